@@ -1,0 +1,149 @@
+"""The standard model test (STYLE.md items 1-6), run for every registered model and every style it supports.
+
+Registering a model is all it takes to be covered here. Models are built in their spec's `small`
+configuration so the suite stays fast on two CPU cores; canonical sizes live in each family's test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import zoo
+
+CASES = [
+    (name, style) for name in zoo.list_models() for style in zoo.get_spec(name).supported_styles
+]
+MODELS = zoo.list_models()
+BATCH = 4
+
+
+def _small(name):
+    return dict(zoo.get_spec(name).small)
+
+
+def random_inputs(spec, hparams, batch=BATCH, seed=0):
+    """Random inputs that fit the model's signature: a single array, or a dict for several inputs."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for key, sig in spec.inputs(hparams).items():
+        shape = (batch, *[d if d is not None else 8 for d in sig.shape])
+        if sig.dtype.startswith("int"):
+            arrays[key] = rng.integers(int(sig.low), int(sig.high), size=shape).astype(sig.dtype)
+        elif sig.dtype == "string":
+            arrays[key] = np.array(["a good film", "not a good film", "bad", "great"][:batch], dtype=object)
+        else:
+            arrays[key] = rng.uniform(sig.low, sig.high, size=shape).astype(sig.dtype)
+    return arrays if len(arrays) > 1 else next(iter(arrays.values()))
+
+
+def random_targets(spec, outputs, batch=BATCH, seed=1):
+    """Targets in the form the spec's loss expects, shaped after the model's output."""
+    rng = np.random.default_rng(seed)
+    shape = tuple(outputs.shape)
+    if spec.target == "sparse":
+        return rng.integers(0, shape[-1], size=shape[:-1]).astype("int32")
+    if spec.target == "onehot":
+        return np.eye(shape[-1], dtype="float32")[rng.integers(0, shape[-1], size=shape[:-1])]
+    if spec.target == "binary":
+        return rng.integers(0, 2, size=shape).astype("float32")
+    return rng.normal(size=shape).astype("float32")
+
+
+def build(name, style, **extra):
+    return zoo.build(name, style=style, **{**_small(name), **extra})
+
+
+def _predict(model, x):
+    return np.asarray(model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("name,style", CASES)
+def test_builds_with_the_declared_inputs_and_a_float32_output(name, style):
+    import keras
+
+    spec = zoo.get_spec(name)
+    model = build(name, style)
+    assert isinstance(model, keras.Model)
+    assert model.built
+    y = _predict(model, random_inputs(spec, _small(name)))
+    assert y.shape[0] == BATCH
+    assert y.dtype == np.float32
+
+
+@pytest.mark.parametrize("name,style", CASES)
+def test_one_training_step_stays_finite_and_predict_agrees_on_arrays_and_datasets(name, style):
+    import keras
+    import tensorflow as tf
+
+    spec = zoo.get_spec(name)
+    model = build(name, style)
+    x = random_inputs(spec, _small(name))
+    y = random_targets(spec, _predict(model, x))
+    model.compile(optimizer=keras.optimizers.SGD(1e-3), loss=spec.recipe.loss)
+    history = model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+    on_arrays = _predict(model, x)
+    on_dataset = np.asarray(model.predict(tf.data.Dataset.from_tensor_slices(x).batch(2), verbose=0))
+    np.testing.assert_allclose(on_arrays, on_dataset, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,style", CASES)
+def test_config_round_trip(name, style):
+    model = build(name, style)
+    clone = type(model).from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+
+
+@pytest.mark.parametrize("name,style", CASES)
+def test_keras_file_round_trip_in_safe_mode(name, style, tmp_path):
+    import keras
+
+    spec = zoo.get_spec(name)
+    model = build(name, style)
+    x = random_inputs(spec, _small(name))
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert type(loaded) is type(model)
+    np.testing.assert_allclose(_predict(loaded, x), _predict(model, x), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,style", CASES)
+def test_mixed_bfloat16_builds_runs_and_keeps_a_float32_head(name, style):
+    import keras
+
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    spec = zoo.get_spec(name)
+    model = build(name, style)
+    y = model(random_inputs(spec, _small(name)), training=False)
+    outputs = y if isinstance(y, (list, tuple)) else [y]
+    assert all(keras.backend.standardize_dtype(o.dtype) == "float32" for o in outputs)
+    assert all(np.all(np.isfinite(np.asarray(o))) for o in outputs)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_styles_hold_the_same_weights_and_compute_the_same_function(name):
+    spec = zoo.get_spec(name)
+    styles = spec.supported_styles
+    reference = build(name, "functional")
+    x = random_inputs(spec, _small(name))
+    expected = _predict(reference, x)
+    shapes = [tuple(w.shape) for w in reference.weights]
+    for style in styles:
+        if style == "functional":
+            continue
+        other = build(name, style)
+        assert [tuple(w.shape) for w in other.weights] == shapes, style
+        other.set_weights(reference.get_weights())
+        np.testing.assert_allclose(_predict(other, x), expected, rtol=1e-5, atol=1e-5, err_msg=style)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_impossible_styles_raise_with_the_spec_reason(name):
+    spec = zoo.get_spec(name)
+    for style, reason in spec.styles.items():
+        if reason is not None:
+            with pytest.raises(ValueError, match="cannot be built"):
+                zoo.build(name, style=style, **_small(name))

@@ -1,0 +1,180 @@
+"""Keras building blocks shared by every zoo model: the three-style contract, heads and argument checks.
+
+This module imports Keras; the registry never imports it until a model is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Callable, Sequence
+
+import keras
+
+PACKAGE = "zoo"
+
+
+def serializable(cls):
+    """Register a zoo layer or model with Keras under the `zoo` package (so `safe_mode=True` loads it)."""
+    return keras.saving.register_keras_serializable(package=PACKAGE)(cls)
+
+
+@dataclasses.dataclass(frozen=True)
+class Styles:
+    """A model's three builders. Each takes the spec's hyperparameters and returns a built `keras.Model`.
+
+    A style that cannot express the model is None here, and the spec says why.
+    """
+
+    sequential: Callable[..., keras.Model] | None
+    functional: Callable[..., keras.Model]
+    subclass: Callable[..., keras.Model]
+
+
+def load_weights_file(model: keras.Model, path: str) -> None:
+    """Load weights from a file into `model`, with a one-line error for a missing or unsuitable file."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"`weights` must be None or the path of a weights file. Received: weights={path!r}")
+    path = os.fspath(path)
+    if not path.endswith((".weights.h5", ".keras")):
+        raise ValueError(
+            f"`weights` must be a '.weights.h5' or '.keras' file (ImageNet weights cannot be downloaded here). "
+            f"Received: weights={path!r}"
+        )
+    if not os.path.exists(path):
+        raise ValueError(f"Weights file not found. Received: weights={path!r}")
+    try:
+        model.load_weights(path)
+    except Exception as err:  # Keras raises several types for mismatched files; one message for all.
+        raise ValueError(f"Cannot load weights from {path!r} into {model.name}: {err}") from None
+
+
+def dense_head(units: int, activation: str | None, name: str = "predictions") -> keras.layers.Dense:
+    """The output layer. It computes in float32 so mixed-precision training keeps a float32 output."""
+    return keras.layers.Dense(units, activation=activation, dtype="float32", name=name)
+
+
+POOLINGS = (None, "avg", "max")
+
+
+def check_image_classifier_args(
+    *, include_top: bool, pooling: str | None, classes: int, input_shape: Sequence[int], min_size: int
+) -> tuple[int, ...]:
+    """Validate keras.applications-style arguments; return `input_shape` as a tuple."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"`pooling` must be one of None, 'avg', 'max'. Received: pooling={pooling!r}")
+    if not isinstance(classes, int) or classes < 1:
+        raise ValueError(f"`classes` must be a positive integer. Received: classes={classes!r}")
+    shape = tuple(input_shape)
+    if len(shape) != 3:
+        raise ValueError(f"`input_shape` must be (height, width, channels). Received: input_shape={input_shape!r}")
+    height, width = shape[0], shape[1]
+    if (height is not None and height < min_size) or (width is not None and width < min_size):
+        raise ValueError(
+            f"`input_shape` must be at least {min_size}x{min_size} for this architecture. "
+            f"Received: input_shape={input_shape!r}"
+        )
+    return shape
+
+
+def image_classifier_top(
+    *, include_top: bool, pooling: str | None, classes: int, classifier_activation: str | None, prefix: str = ""
+) -> list[keras.layers.Layer]:
+    """The layers after the feature extractor, as keras.applications arranges them.
+
+    With `include_top`, global average pooling and the classifier; without it, the pooling asked for
+    (or nothing, leaving the 4D feature map).
+    """
+    if include_top:
+        return [
+            keras.layers.GlobalAveragePooling2D(name=f"{prefix}avg_pool"),
+            dense_head(classes, classifier_activation),
+        ]
+    if pooling == "avg":
+        return [keras.layers.GlobalAveragePooling2D(name=f"{prefix}avg_pool")]
+    if pooling == "max":
+        return [keras.layers.GlobalMaxPooling2D(name=f"{prefix}max_pool")]
+    return []
+
+
+def sequential_model(input_shape: Sequence[int | None], layers: list, name: str) -> keras.Model:
+    """`keras.Sequential` over `layers`, built on `input_shape`."""
+    return keras.Sequential([keras.Input(shape=tuple(input_shape)), *layers], name=name)
+
+
+def functional_chain(input_shape: Sequence[int | None], layers: list, name: str) -> keras.Model:
+    """The functional-API model that applies `layers` one after another."""
+    inputs = keras.Input(shape=tuple(input_shape))
+    x = inputs
+    for layer in layers:
+        x = layer(x)
+    return keras.Model(inputs, x, name=name)
+
+
+class ChainModel(keras.Model):
+    """Base for subclassed models whose forward pass is a chain of layers.
+
+    A subclass sets `default_name` and implements `make_layers(**hparams)` (the same layer list the
+    sequential and functional builders use, so all three styles hold the same weights in the same order)
+    and `input_shape_of(hparams)`. Every constructor argument is returned by `get_config`, so the model
+    saves and reloads as itself.
+    """
+
+    default_name = "chain_model"
+
+    def __init__(self, name: str | None = None, **hparams: Any):
+        super().__init__(name=name or self.default_name)
+        self.hparams = dict(hparams)
+        self.stack = self.make_layers(**hparams)
+        self.build((None, *self.input_shape_of(hparams)))
+
+    def make_layers(self, **hparams) -> list[keras.layers.Layer]:
+        raise NotImplementedError
+
+    @staticmethod
+    def input_shape_of(hparams: dict[str, Any]) -> tuple[int | None, ...]:
+        return tuple(hparams["input_shape"])
+
+    def build(self, input_shape):
+        # Build each layer on the shape the previous one returns, as Sequential would.
+        shape = tuple(input_shape)
+        for layer in self.stack:
+            if not layer.built:
+                layer.build(shape)
+            shape = layer.compute_output_spec(keras.KerasTensor(shape)).shape
+        self.built = True
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self.stack:
+            x = layer(x, training=training)
+        return x
+
+    def get_config(self):
+        return {"name": self.name, **self.hparams}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        # JSON has no tuples; shapes come back as lists.
+        if "input_shape" in config and config["input_shape"] is not None:
+            config["input_shape"] = tuple(config["input_shape"])
+        return cls(**config)
+
+
+def chain_styles(make_layers: Callable[..., list], subclass: type[ChainModel], name: str) -> Styles:
+    """The three builders of a chain model from one layer factory and its `ChainModel` subclass."""
+
+    def sequential(**hp):
+        return sequential_model(subclass.input_shape_of(hp), make_layers(**hp), name)
+
+    def functional(**hp):
+        return functional_chain(subclass.input_shape_of(hp), make_layers(**hp), name)
+
+    return Styles(sequential=sequential, functional=functional, subclass=lambda **hp: subclass(**hp))
+
+
+def import_all_implementations() -> None:
+    import zoo
+
+    zoo.register_all()

@@ -1,0 +1,140 @@
+"""Model specifications: everything the zoo knows about a model without importing TensorFlow.
+
+A `ModelSpec` is plain data. The CLI (`zoo list`, `zoo show`, `zoo compile`) and the pipeline compiler
+read specs only, so they stay fast; `zoo.build` imports the Keras implementation named by `spec.impl`
+when a model is actually built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Mapping
+
+STYLES = ("sequential", "functional", "subclass")
+DIRECTIONS = ("max", "min")
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorSig:
+    """One model input: shape without the batch axis, dtype, and for integer inputs the id range [low, high)."""
+
+    shape: tuple[int | None, ...]
+    dtype: str = "float32"
+    low: float = 0.0
+    high: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How the model is compiled and trained by default (the pipeline's train step)."""
+
+    loss: str
+    metrics: tuple[str, ...] = ()
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 10
+    # Early stopping watches this validation quantity.
+    monitor: str = "val_loss"
+    patience: int = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Gate:
+    """The latest-metric gate's settings for this model.
+
+    Attributes:
+        metric: the evaluation metric compared with the deployed model's (e.g. "accuracy", "mse").
+        direction: "max" when higher is better, "min" when lower is better.
+        floor: with no baseline yet, the candidate deploys only if it reaches this value (at least it
+            for "max", at most it for "min"). None means any finite value passes.
+        min_delta: how much a candidate must improve on the deployed model to replace it.
+    """
+
+    metric: str
+    direction: str = "max"
+    floor: float | None = None
+    min_delta: float = 0.0
+
+    def __post_init__(self):
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"Gate direction must be one of {DIRECTIONS}. Received: direction={self.direction!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """What a zoo model is, how it is built, trained, evaluated, gated and served.
+
+    Attributes:
+        name: registry name (what a user types).
+        family: catalog family, e.g. "foundations", "cnn".
+        task: "binary_classification", "multiclass_classification", "regression", ...
+        summary: one line on what the model is.
+        reference: the paper or seed-note section it follows.
+        impl: "module:attribute" of the Keras implementation (a `zoo.models.base.Styles`).
+        defaults: default hyperparameters; `zoo.build` accepts exactly these names.
+        styles: style -> None when supported, or the reason the style cannot express the model.
+        signature: hyperparameters -> {input name: `TensorSig`}; what the model takes (the data layer
+            shapes its arrays to this, the tests feed it random inputs of it).
+        output: short description of what the model returns (and so what gets served).
+        offline_datasets: datasets that need no download; the first is the local default.
+        online_datasets: real datasets (TFDS names unless noted) loaded through the same code path.
+        target: how labels are encoded for the loss: "sparse", "onehot", "binary", "regression".
+        recipe: default loss, metrics and training settings.
+        gate: the latest-metric gate's metric and direction.
+        small: hyperparameters of a small configuration, used by the local dry run and the tests
+            to keep CPU runs short (e.g. a 32x32 input instead of 224x224).
+    """
+
+    name: str
+    family: str
+    task: str
+    summary: str
+    reference: str
+    impl: str
+    defaults: Mapping[str, Any]
+    signature: Callable[[Mapping[str, Any]], Mapping[str, "TensorSig"]]
+    output: str
+    offline_datasets: tuple[str, ...]
+    recipe: Recipe
+    gate: Gate
+    target: str = "sparse"
+    online_datasets: tuple[str, ...] = ()
+    styles: Mapping[str, str | None] = dataclasses.field(
+        default_factory=lambda: {s: None for s in STYLES}
+    )
+    small: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        unknown = set(self.styles) - set(STYLES)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown styles {sorted(unknown)}; allowed: {list(STYLES)}")
+
+    @property
+    def supported_styles(self) -> tuple[str, ...]:
+        return tuple(s for s in STYLES if self.styles.get(s) is None)
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        return self.offline_datasets + self.online_datasets
+
+    def inputs(self, hparams: Mapping[str, Any] | None = None) -> dict[str, TensorSig]:
+        """The input signature for these hyperparameters (the defaults when None)."""
+        return dict(self.signature({**self.defaults, **(hparams or {})}))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (what `zoo show` prints)."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "signature"}
+        d["recipe"] = dataclasses.asdict(self.recipe)
+        d["gate"] = dataclasses.asdict(self.gate)
+        d["styles"] = {s: ("supported" if r is None else f"impossible: {r}") for s, r in self.styles.items()}
+        d["inputs"] = {k: dataclasses.asdict(v) for k, v in self.inputs().items()}
+        return _jsonable(d)
+
+
+def _jsonable(value):
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
