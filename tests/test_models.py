@@ -11,10 +11,14 @@ import pytest
 
 import zoo
 
-CASES = [
-    (name, style) for name in zoo.list_models() for style in zoo.get_spec(name).supported_styles
-]
-MODELS = zoo.list_models()
+
+def _param(*values):
+    heavy = zoo.get_spec(values[0]).heavy
+    return pytest.param(*values, marks=pytest.mark.slow) if heavy else pytest.param(*values)
+
+
+CASES = [_param(name, style) for name in zoo.list_models() for style in zoo.get_spec(name).supported_styles]
+MODELS = [_param(name) for name in zoo.list_models()]
 BATCH = 4
 
 

@@ -82,6 +82,14 @@ class ModelSpec:
         target: how labels are encoded for the loss: "sparse", "onehot", "binary", "regression".
         recipe: default loss, metrics and training settings.
         gate: the latest-metric gate's metric and direction.
+        adapter: optional "module:function" that replaces `zoo.data.adapt` for this model:
+            `fn(spec, hparams, splits) -> splits`. It may fit preprocessing state on the training split
+            (a vocabulary, id ranges) and must store it JSON-ready in `splits.info`, which travels with the
+            dataset artifact to training and serving.
+        serving: optional "module:function" that wraps the trained model for serving:
+            `fn(model, info) -> keras.Model` (e.g. prepend the fitted text vectorisation so the endpoint takes
+            raw strings, or validate ids). `info` is the `splits.info` the adapter stored. Default: the model.
+        heavy: its standard model tests take long on two CPU cores, so they run in the slow target.
         small: hyperparameters of a small configuration, used by the local dry run and the tests
             to keep CPU runs short (e.g. a 32x32 input instead of 224x224).
     """
@@ -104,6 +112,9 @@ class ModelSpec:
         default_factory=lambda: {s: None for s in STYLES}
     )
     small: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    adapter: str | None = None
+    serving: str | None = None
+    heavy: bool = False
 
     def __post_init__(self):
         unknown = set(self.styles) - set(STYLES)
