@@ -97,14 +97,19 @@ def image_classifier_top(
     return []
 
 
-def sequential_model(input_shape: Sequence[int | None], layers: list, name: str) -> keras.Model:
+def sequential_model(input_shape: Sequence[int | None], layers: list, name: str,
+                     input_name: str | None = None) -> keras.Model:
     """`keras.Sequential` over `layers`, built on `input_shape`."""
-    return keras.Sequential([keras.Input(shape=tuple(input_shape)), *layers], name=name)
+    return keras.Sequential([keras.Input(shape=tuple(input_shape), name=input_name), *layers], name=name)
 
 
-def functional_chain(input_shape: Sequence[int | None], layers: list, name: str) -> keras.Model:
-    """The functional-API model that applies `layers` one after another."""
-    inputs = keras.Input(shape=tuple(input_shape))
+def functional_chain(input_shape: Sequence[int | None], layers: list, name: str,
+                     input_name: str | None = None) -> keras.Model:
+    """The functional-API model that applies `layers` one after another.
+
+    Name the input after the spec's signature key: it is the input's name in the SavedModel export.
+    """
+    inputs = keras.Input(shape=tuple(input_shape), name=input_name)
     x = inputs
     for layer in layers:
         x = layer(x)
@@ -162,14 +167,18 @@ class ChainModel(keras.Model):
         return cls(**config)
 
 
-def chain_styles(make_layers: Callable[..., list], subclass: type[ChainModel], name: str) -> Styles:
-    """The three builders of a chain model from one layer factory and its `ChainModel` subclass."""
+def chain_styles(make_layers: Callable[..., list], subclass: type[ChainModel], name: str,
+                 input_name: str | None = None) -> Styles:
+    """The three builders of a chain model from one layer factory and its `ChainModel` subclass.
+
+    `input_name` names the input of the sequential and functional models (use the signature's key).
+    """
 
     def sequential(**hp):
-        return sequential_model(subclass.input_shape_of(hp), make_layers(**hp), name)
+        return sequential_model(subclass.input_shape_of(hp), make_layers(**hp), name, input_name)
 
     def functional(**hp):
-        return functional_chain(subclass.input_shape_of(hp), make_layers(**hp), name)
+        return functional_chain(subclass.input_shape_of(hp), make_layers(**hp), name, input_name)
 
     return Styles(sequential=sequential, functional=functional, subclass=lambda **hp: subclass(**hp))
 

@@ -71,4 +71,4 @@ class LeNet5(ChainModel):
     make_layers = staticmethod(lenet5_layers)
 
 
-LENET5 = chain_styles(lenet5_layers, LeNet5, "lenet5")
+LENET5 = chain_styles(lenet5_layers, LeNet5, "lenet5", input_name="image")

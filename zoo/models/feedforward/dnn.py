@@ -56,4 +56,4 @@ class DNNCategorical(ChainModel):
     input_shape_of = staticmethod(_input_shape)
 
 
-DNN_CATEGORICAL = chain_styles(dnn_categorical_layers, DNNCategorical, "dnn_categorical")
+DNN_CATEGORICAL = chain_styles(dnn_categorical_layers, DNNCategorical, "dnn_categorical", input_name="image")

@@ -67,5 +67,5 @@ class MLP(ChainModel):
     input_shape_of = staticmethod(_input_shape)
 
 
-PERCEPTRON = chain_styles(perceptron_layers, Perceptron, "perceptron")
-MLP_STYLES = chain_styles(mlp_layers, MLP, "mlp")
+PERCEPTRON = chain_styles(perceptron_layers, Perceptron, "perceptron", input_name="features")
+MLP_STYLES = chain_styles(mlp_layers, MLP, "mlp", input_name="features")

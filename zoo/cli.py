@@ -1,0 +1,162 @@
+"""The `zoo` command line: list, show, compile, run (locally through kfp.local), serve.
+
+`list`, `show` and `compile` never import TensorFlow. A bad argument exits with status 2 and one line on
+stderr that says what was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+
+class UsageError(Exception):
+    """A bad argument: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's default prints the whole usage; one line is enough
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _hparam(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value  # a bare string, e.g. pooling=avg
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="zoo", description="A Keras model zoo wired to Kubeflow Pipelines and Vertex AI.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("list", help="list the models")
+    p.add_argument("--json", action="store_true", help="print JSON (name, family, task, styles, gate)")
+
+    p = sub.add_parser("show", help="show a model's spec")
+    p.add_argument("name")
+
+    p = sub.add_parser("compile", help="compile pipelines to PipelineSpec JSON (or YAML)")
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--all", action="store_true", help="every registered model")
+    p.add_argument("--out", required=True, help="output folder; writes OUT/NAME.json")
+    p.add_argument("--target", choices=("local", "vertex"), default="local")
+    p.add_argument("--format", choices=("json", "yaml"), default="json", dest="fmt")
+    p.add_argument("--image", help="container image of the components")
+
+    p = sub.add_parser("run", help="run a model's pipeline")
+    p.add_argument("name")
+    p.add_argument("--local", action="store_true", required=True, help="run here through kfp.local")
+    p.add_argument("--style", default="functional", help="sequential, functional or subclass")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--dataset")
+    p.add_argument("--root", default="runs/local", help="folder for runs, the registry and baselines")
+    p.add_argument("--hparam", action="append", type=_hparam, default=[], metavar="KEY=VALUE",
+                   help="a model hyperparameter (repeatable); VALUE is JSON or a plain string")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-delta", type=float, help="improvement needed over the deployed model")
+    p.add_argument("--floor", type=float, help="absolute floor for the first deployment")
+    p.add_argument("--require-significance", action="store_true",
+                   help="also require a significant improvement on the test set (paired test)")
+    p.add_argument("--verbose", action="store_true", help="stream every task's log here")
+
+    p = sub.add_parser("serve", help="serve the deployed model with a Vertex-style predict API")
+    p.add_argument("name")
+    p.add_argument("--root", default="runs/local")
+    p.add_argument("--dataset")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    return parser
+
+
+def _list(args) -> int:
+    from zoo.registry import get_spec, list_models
+
+    specs = [get_spec(n) for n in list_models()]
+    if args.json:
+        print(json.dumps([{"name": s.name, "family": s.family, "task": s.task, "styles": list(s.supported_styles),
+                           "gate": {"metric": s.gate.metric, "direction": s.gate.direction}} for s in specs],
+                         indent=2))
+        return 0
+    width = max(len(s.name) for s in specs)
+    for s in specs:
+        print(f"{s.name:<{width}}  {s.family:<12} {','.join(s.supported_styles):<32} {s.summary}")
+    return 0
+
+
+def _show(args) -> int:
+    from zoo.registry import get_spec
+
+    print(json.dumps(get_spec(args.name).to_dict(), indent=2, default=str))
+    return 0
+
+
+def _compile(args) -> int:
+    from zoo.registry import get_spec, list_models
+
+    if args.all == bool(args.names):
+        raise UsageError("zoo compile: give model names or --all (not both)")
+    names = list_models() if args.all else args.names
+    for name in names:
+        get_spec(name)  # an unknown name fails before anything is written
+    from pipelines.compiler import compile_pipeline
+
+    for name in names:
+        print(compile_pipeline(name, args.out, target=args.target, fmt=args.fmt, image=args.image))
+    return 0
+
+
+def _run(args) -> int:
+    from zoo.registry import check_style, get_spec
+
+    spec = get_spec(args.name)
+    check_style(spec, args.style)
+    if args.epochs is not None and args.epochs < 1:
+        raise UsageError(f"zoo run: --epochs must be at least 1, got {args.epochs}")
+    from pipelines.local import run_local
+
+    summary = run_local(
+        args.name, args.root, dataset=args.dataset, style=args.style, hparams=dict(args.hparam),
+        epochs=args.epochs, seed=args.seed, min_delta=args.min_delta, floor=args.floor,
+        require_significance=args.require_significance, quiet=not args.verbose,
+    )
+    print("\n".join(summary.lines()))
+    return 0 if summary.succeeded else 1
+
+
+def _serve(args) -> int:
+    from zoo import serving
+
+    server = serving.make_server(args.root, args.name, dataset=args.dataset, host=args.host, port=args.port)
+    print(f"serving {args.name} version {server.predictor.version} at http://{args.host}:{server.server_port}"
+          f"{serving.PREDICT_PATH}  (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+COMMANDS = {"list": _list, "show": _show, "compile": _compile, "run": _run, "serve": _serve}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    except ValueError as err:  # unknown model, style, dataset, hyperparameter, bad value
+        print(f"zoo: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""The pipeline's steps as plain functions: preprocess, train, evaluate, gate, deploy (local).
+
+KFP components (components/) are thin wrappers that parse their inputs and call these; everything here is
+unit-tested without KFP. Paths may be local folders or, on Vertex AI, the `/gcs/...` mounts of artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from typing import Any, Mapping
+
+import numpy as np
+
+from zoo import arrays
+from zoo.registry import check_dataset, check_style, get_spec, resolve_hparams
+
+SPLITS = ("train", "val", "test")
+
+
+class TrainingError(RuntimeError):
+    """Training failed in a way the user can act on (e.g. the loss became NaN)."""
+
+
+def parse_hparams(text: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    if text is None or text == "":
+        return {}
+    if isinstance(text, Mapping):
+        return dict(text)
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ValueError(f"hparams must be a JSON object. Received: {text!r}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"hparams must be a JSON object. Received: {text!r}")
+    return value
+
+
+def _write_json(path: str, value) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2, sort_keys=True, default=str)
+
+
+def _read_json(path: str):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+# --------------------------------------------------------------------------------------------- preprocess
+def preprocess(model_name: str, dataset: str, out_dir: str, *, hparams=None, seed: int = 0,
+               data_dir: str | None = None) -> dict:
+    """Load `dataset`, shape it for `model_name`, and write `{train,val,test}.npz` and `meta.json` to `out_dir`.
+
+    Returns the metadata: dataset, kind, classes, split sizes, the test split's fingerprint and whatever
+    the model's adapter fitted (`info`, e.g. a vocabulary).
+    """
+    from zoo.data import adapt, load_dataset
+
+    spec = get_spec(model_name)
+    check_dataset(spec, dataset)
+    config = resolve_hparams(spec, parse_hparams(hparams))
+    splits = adapt(spec, config, load_dataset(dataset, seed=seed, data_dir=data_dir or None))
+    os.makedirs(out_dir, exist_ok=True)
+    for name, split in splits.items():
+        arrays.save_split(os.path.join(out_dir, f"{name}.npz"), split.x, split.y)
+    meta = {
+        "model": model_name, "dataset": dataset, "kind": splits.kind, "classes": splits.classes,
+        "seed": seed, "sizes": {name: len(split) for name, split in splits.items()},
+        "test_fingerprint": arrays.fingerprint(splits.test.x, splits.test.y), "info": splits.info,
+    }
+    _write_json(os.path.join(out_dir, "meta.json"), meta)
+    return meta
+
+
+def load_prepared(data_dir: str, split: str):
+    return arrays.load_split(os.path.join(data_dir, f"{split}.npz"))
+
+
+def read_meta(data_dir: str) -> dict:
+    return _read_json(os.path.join(data_dir, "meta.json"))
+
+
+# -------------------------------------------------------------------------------------------------- train
+def make_dataset(x, y, *, batch_size: int, shuffle: bool, seed: int):
+    """A `tf.data` pipeline over in-memory arrays: cached, shuffled per epoch, batched, prefetched."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle:
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def compile_model(model, spec, learning_rate: float):
+    import keras
+
+    recipe = spec.recipe
+    optimizer = keras.optimizers.get({"class_name": recipe.optimizer, "config": {"learning_rate": learning_rate}})
+    model.compile(optimizer=optimizer, loss=recipe.loss, metrics=list(recipe.metrics) or None)
+    return model
+
+
+def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "functional", hparams=None,
+          epochs: int | None = None, batch_size: int | None = None, learning_rate: float | None = None,
+          seed: int = 0, backup_dir: str | None = None, environment=None) -> dict:
+    """Build, compile and fit the model on prepared data; write `model.keras`, `saved_model/` and metadata.
+
+    Training picks its distribution strategy and precision from the environment (`zoo.runtime`), stops
+    early on the validation loss, fails with a one-line `TrainingError` on a NaN loss, and resumes from
+    `backup_dir` (BackupAndRestore) when a preempted run is retried.
+    """
+    import keras
+
+    from zoo import runtime
+    from zoo.data.adapt import resolve
+
+    spec = get_spec(model_name)
+    check_style(spec, style)
+    config = resolve_hparams(spec, parse_hparams(hparams))
+    recipe = spec.recipe
+    epochs = recipe.epochs if epochs is None else int(epochs)
+    batch_size = recipe.batch_size if batch_size is None else int(batch_size)
+    learning_rate = recipe.learning_rate if learning_rate is None else float(learning_rate)
+    if epochs < 1 or batch_size < 1 or not learning_rate > 0:
+        raise ValueError(f"epochs, batch_size and learning_rate must be positive. Received: epochs={epochs}, "
+                         f"batch_size={batch_size}, learning_rate={learning_rate}")
+
+    environment = environment or runtime.detect()
+    policy = runtime.precision_policy(environment)
+    keras.config.set_dtype_policy(policy)
+    keras.utils.set_random_seed(seed)
+    strategy = runtime.make_strategy(environment)
+    global_batch = batch_size * strategy.num_replicas_in_sync
+
+    x_train, y_train = load_prepared(data_dir, "train")
+    x_val, y_val = load_prepared(data_dir, "val")
+    meta = read_meta(data_dir)
+    with strategy.scope():
+        import zoo
+
+        model = zoo.build(model_name, style=style, **{k: v for k, v in config.items() if k in spec.defaults})
+        compile_model(model, spec, learning_rate)
+    callbacks = [
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.EarlyStopping(monitor=recipe.monitor, patience=recipe.patience, restore_best_weights=True),
+    ]
+    if backup_dir:
+        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=True))
+    try:
+        history = model.fit(
+            make_dataset(x_train, y_train, batch_size=global_batch, shuffle=True, seed=seed),
+            validation_data=make_dataset(x_val, y_val, batch_size=global_batch, shuffle=False, seed=seed),
+            epochs=epochs, callbacks=callbacks, verbose=2, shuffle=False,  # the tf.data pipeline shuffles
+        )
+    finally:
+        keras.config.set_dtype_policy("float32")
+    losses = history.history.get("loss", [])
+    if not losses or not all(math.isfinite(v) for v in losses):
+        raise TrainingError(
+            f"Training diverged: the loss became NaN or infinite in epoch {len(losses)} "
+            f"(learning_rate={learning_rate:g}); lower the learning rate or check the data."
+        )
+    os.makedirs(model_dir, exist_ok=True)
+    model.save(os.path.join(model_dir, "model.keras"))
+    serving_model = resolve(spec.serving)(model, meta.get("info", {})) if spec.serving else model
+    serving_model.export(os.path.join(model_dir, "saved_model"), verbose=False)
+    metadata = {
+        "model": model_name, "style": style, "hparams": config, "dataset": meta["dataset"], "seed": seed,
+        "epochs": epochs, "epochs_run": len(losses), "batch_size": batch_size, "global_batch_size": global_batch,
+        "learning_rate": learning_rate, "strategy": runtime.strategy_name(environment), "precision": policy,
+        "replicas": strategy.num_replicas_in_sync, "keras_version": keras.__version__,
+        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        "test_fingerprint": meta["test_fingerprint"],
+    }
+    _write_json(os.path.join(model_dir, "metadata.json"), metadata)
+    return metadata
+
+
+# ----------------------------------------------------------------------------------------------- evaluate
+def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | None = None) -> dict:
+    """Score the trained model on the test split with the gate metric (per example and overall).
+
+    The model is loaded from its `.keras` file with `safe_mode=True`, as any consumer would.
+    """
+    import zoo
+    from zoo.metrics import confusion_matrix, get_metric
+
+    spec = get_spec(model_name)
+    meta = read_meta(data_dir)
+    model = zoo.load_model(os.path.join(model_dir, "model.keras"))
+    x_test, y_test = load_prepared(data_dir, "test")
+    predictions = np.asarray(model.predict(x_test, batch_size=256, verbose=0))
+    metric = get_metric(spec.gate.metric)
+    scores = metric.per_example(y_test, predictions)
+    evaluation = {
+        "model": model_name, "dataset": meta["dataset"], "metric": metric.name, "direction": spec.gate.direction,
+        "value": float(metric.aggregate(scores)), "examples": int(len(scores)),
+        "scores": [float(s) for s in scores], "binary_scores": metric.binary_scores,
+        "test_fingerprint": meta["test_fingerprint"], "metrics": {metric.name: float(metric.aggregate(scores))},
+    }
+    if spec.recipe.loss:
+        compile_model(model, spec, spec.recipe.learning_rate)
+        evaluation["metrics"]["loss"] = float(model.evaluate(x_test, y_test, batch_size=256, verbose=0,
+                                                             return_dict=True)["loss"])
+    if "classification" in spec.task and meta.get("classes"):
+        classes = int(meta["classes"])
+        evaluation["confusion_matrix"] = confusion_matrix(y_test, predictions, max(classes, 2)).tolist()
+    if out_path:
+        _write_json(out_path, evaluation)
+    return evaluation
+
+
+# --------------------------------------------------------------------------------------------------- gate
+def gate(evaluation: dict, baseline_uri: str, *, floor: float | None = None, min_delta: float | None = None,
+         require_significance: bool = False, alpha: float = 0.05, store=None):
+    """The gate's decision for an evaluation against the recorded baseline (see `zoo.gate.decide`)."""
+    from zoo.baseline import open_store
+    from zoo.gate import decide
+
+    spec = get_spec(evaluation["model"])
+    store = store or open_store(baseline_uri)
+    baseline = store.read(evaluation["model"], evaluation["dataset"])
+    return decide(
+        metric=evaluation["metric"], direction=evaluation["direction"], candidate=evaluation["value"],
+        baseline=baseline, floor=spec.gate.floor if floor is None else floor,
+        min_delta=spec.gate.min_delta if min_delta is None else min_delta,
+        require_significance=require_significance, alpha=alpha, candidate_scores=evaluation.get("scores"),
+        test_fingerprint=evaluation.get("test_fingerprint"), binary=evaluation.get("binary_scores", False),
+    )
+
+
+# ------------------------------------------------------------------------------------------------- deploy
+def _next_version_dir(model_root: str) -> tuple[str, str]:
+    os.makedirs(model_root, exist_ok=True)
+    while True:
+        versions = [int(n) for n in os.listdir(model_root) if n.isdigit()]
+        version = str(max(versions, default=0) + 1)
+        path = os.path.join(model_root, version)
+        try:
+            os.mkdir(path)  # atomic: two deploys never get the same version
+            return version, path
+        except FileExistsError:
+            continue
+
+
+def record_baseline(store, evaluation: dict, version: str, location: str):
+    """Propose the deployed model as the new baseline (compare-and-swap); returns (written, previous)."""
+    from zoo.baseline import Baseline
+
+    return store.propose(Baseline(
+        model=evaluation["model"], dataset=evaluation["dataset"], metric=evaluation["metric"],
+        direction=evaluation["direction"], value=evaluation["value"], version=version, location=location,
+        test_fingerprint=evaluation.get("test_fingerprint"), scores=evaluation.get("scores"),
+    ))
+
+
+def deploy_local(model_dir: str, evaluation: dict, registry_root: str, baseline_uri: str) -> dict:
+    """Copy the model into `registry_root/<model>/<version>/`, then record it as the baseline atomically.
+
+    The baseline is written only after the copy is complete, and never over a better baseline that a
+    concurrent run recorded meanwhile (then this version is kept in the registry but does not serve).
+    """
+    from zoo.baseline import open_store
+
+    version, path = _next_version_dir(os.path.join(registry_root, evaluation["model"]))
+    for name in ("model.keras", "metadata.json"):
+        shutil.copy2(os.path.join(model_dir, name), os.path.join(path, name))
+    shutil.copytree(os.path.join(model_dir, "saved_model"), os.path.join(path, "saved_model"))
+    _write_json(os.path.join(path, "evaluation.json"), {k: v for k, v in evaluation.items() if k != "scores"})
+    written, previous = record_baseline(open_store(baseline_uri), evaluation, version, path)
+    result = {"model": evaluation["model"], "version": version, "path": path, "baseline_recorded": written}
+    if not written:
+        result["note"] = (f"A concurrent run recorded a model at least as good ({previous.metric} "
+                          f"{previous.value:.6g}, version {previous.version}); it keeps serving.")
+    return result
+
+
+# ------------------------------------------------------------------------------------- component plumbing
+ERROR_FILE = "error.txt"
+
+
+def report_errors(output_path: str):
+    """Context manager for components: on failure, leave a one-line reason beside the task's outputs.
+
+    kfp.local reports only that a task failed; the CLI reads this file to say why, in one line.
+    """
+    import contextlib
+
+    @contextlib.contextmanager
+    def guard():
+        try:
+            yield
+        except Exception as err:
+            folder = os.path.dirname(output_path)
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, ERROR_FILE), "w", encoding="utf-8") as f:
+                f.write(f"{type(err).__name__}: {' '.join(str(err).split())}\n")
+            raise
+
+    return guard()
+
+
+def parse_floor(text: str) -> float | None:
+    """The gate floor as the pipeline passes it: "" means none (KFP local runs cannot pass None)."""
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"floor must be a number or empty. Received: floor={text!r}") from None
