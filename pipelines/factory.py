@@ -69,19 +69,19 @@ def make_pipeline(model_name: str, target: str = "local", image: str = DEFAULT_I
         alpha: float = 0.05,
     ):
         prep = comps.preprocess(model_name=model_name, dataset_name=dataset, hparams=hparams, seed=seed,
-                                data_dir=data_dir).set_display_name("preprocess")
+                                data_dir=data_dir)
         training_args = dict(model_name=model_name, style=style, hparams=hparams, epochs=epochs,
                              batch_size=batch_size, learning_rate=learning_rate, seed=seed,
                              data=prep.outputs["data"])
         if local:
-            trained = comps.train(**training_args).set_display_name("train")
+            trained = comps.train(**training_args)
         else:
             trained = vertex.train_task(comps.train, training_args, vertex_options)
         evaluation = comps.evaluate(model_name=model_name, data=prep.outputs["data"],
-                                    model=trained.outputs["model"]).set_display_name("evaluate")
+                                    model=trained.outputs["model"])
         decision = comps.gate(baseline_uri=baseline_uri, floor=floor, min_delta=min_delta,
                               require_significance=require_significance, alpha=alpha,
-                              evaluation=evaluation.outputs["evaluation"]).set_display_name("gate")
+                              evaluation=evaluation.outputs["evaluation"])
         # The baseline changes between runs: never answer the gate or deploy from Vertex's cache.
         decision.set_caching_options(False)
         # A bool compared with True (see DESIGN.md's kfp.local trap); tests assert deploy really runs.
@@ -92,6 +92,6 @@ def make_pipeline(model_name: str, target: str = "local", image: str = DEFAULT_I
                                             evaluation=evaluation.outputs["evaluation"])
             else:
                 deploy = vertex.deploy_task(model_name, trained, evaluation, baseline_uri, vertex_options, image)
-            deploy.set_display_name("deploy").set_caching_options(False)
+            deploy.set_caching_options(False)
 
     return pipeline

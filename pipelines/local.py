@@ -67,7 +67,8 @@ def _task_dir(run_dir: str, task: str) -> str | None:
 
 
 def run_local(model_name: str, root: str, *, dataset: str | None = None, style: str = "functional",
-              hparams: dict[str, Any] | None = None, epochs: int | None = None, seed: int = 0,
+              hparams: dict[str, Any] | None = None, epochs: int | None = None,
+              batch_size: int | None = None, learning_rate: float | None = None, seed: int = 0,
               min_delta: float | None = None, floor: float | None = None, require_significance: bool = False,
               quiet: bool = True) -> RunSummary:
     """Run the pipeline with `kfp.local.SubprocessRunner` in this environment; return its summary.
@@ -96,6 +97,10 @@ def run_local(model_name: str, root: str, *, dataset: str | None = None, style: 
     }
     if epochs is not None:
         arguments["epochs"] = int(epochs)
+    if batch_size is not None:
+        arguments["batch_size"] = int(batch_size)
+    if learning_rate is not None:
+        arguments["learning_rate"] = float(learning_rate)
     if min_delta is not None:
         arguments["min_delta"] = float(min_delta)
     if floor is not None:

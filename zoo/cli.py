@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--local", action="store_true", required=True, help="run here through kfp.local")
     p.add_argument("--style", default="functional", help="sequential, functional or subclass")
     p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--learning-rate", type=float)
     p.add_argument("--dataset")
     p.add_argument("--root", default="runs/local", help="folder for runs, the registry and baselines")
     p.add_argument("--hparam", action="append", type=_hparam, default=[], metavar="KEY=VALUE",
@@ -117,13 +119,15 @@ def _run(args) -> int:
 
     spec = get_spec(args.name)
     check_style(spec, args.style)
-    if args.epochs is not None and args.epochs < 1:
-        raise UsageError(f"zoo run: --epochs must be at least 1, got {args.epochs}")
+    for flag in ("epochs", "batch_size", "learning_rate"):
+        value = getattr(args, flag)
+        if value is not None and not value > 0:
+            raise UsageError(f"zoo run: --{flag.replace('_', '-')} must be positive, got {value}")
     from pipelines.local import run_local
 
     summary = run_local(
         args.name, args.root, dataset=args.dataset, style=args.style, hparams=dict(args.hparam),
-        epochs=args.epochs, seed=args.seed, min_delta=args.min_delta, floor=args.floor,
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed, min_delta=args.min_delta, floor=args.floor,
         require_significance=args.require_significance, quiet=not args.verbose,
     )
     print("\n".join(summary.lines()))

@@ -37,18 +37,20 @@ def list_models() -> list[str]:
     return sorted(_specs())
 
 
-def _unknown(kind: str, received: Any, allowed: Iterable[str]) -> ValueError:
+def _unknown(kind: str, received: Any, allowed: Iterable[str], listing: str | None = None) -> ValueError:
+    """A one-line error naming what was received, close matches, and what is allowed (or where to look)."""
     allowed = sorted(allowed)
     close = difflib.get_close_matches(str(received), allowed, n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return ValueError(f"Unknown {kind} {received!r}.{hint} Allowed: {', '.join(allowed)}.")
+    choices = f"{len(allowed)} choices: see {listing}" if listing else f"Allowed: {', '.join(allowed)}"
+    return ValueError(f"Unknown {kind} {received!r}.{hint} {choices}.")
 
 
 def get_spec(name: str) -> ModelSpec:
     """The `ModelSpec` registered under `name`; ValueError with close matches if there is none."""
     specs = _specs()
     if name not in specs:
-        raise _unknown("model", name, specs)
+        raise _unknown("model", name, specs, listing="`zoo list`")
     return specs[name]
 
 

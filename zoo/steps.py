@@ -157,9 +157,12 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     finally:
         keras.config.set_dtype_policy("float32")
     losses = history.history.get("loss", [])
-    if not losses or not all(math.isfinite(v) for v in losses):
+    # Keras clips probabilities inside its cross-entropies, so NaN weights can hide behind a finite loss.
+    weights_finite = all(np.all(np.isfinite(w)) for w in model.get_weights())
+    if not losses or not all(math.isfinite(v) for v in losses) or not weights_finite:
+        what = "the loss" if not all(math.isfinite(v) for v in losses) else "the weights"
         raise TrainingError(
-            f"Training diverged: the loss became NaN or infinite in epoch {len(losses)} "
+            f"Training diverged: {what} became NaN or infinite in epoch {len(losses)} "
             f"(learning_rate={learning_rate:g}); lower the learning rate or check the data."
         )
     os.makedirs(model_dir, exist_ok=True)

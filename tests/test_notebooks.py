@@ -1,0 +1,32 @@
+"""The notebooks run top to bottom (quickstart in the default suite, the longer ones in the slow target)."""
+
+import os
+
+import pytest
+
+NOTEBOOKS = os.path.join(os.path.dirname(__file__), os.pardir, "notebooks")
+
+
+def execute(name, tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = os.path.join(NOTEBOOKS, name)
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return nb
+
+
+def test_quickstart(tmp_path):
+    nb = execute("quickstart.ipynb", tmp_path)
+    outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "sequential matches functional: True" in outputs and "subclass matches functional: True" in outputs
+    assert "gate: DEPLOY" in outputs and "gate: KEEP DEPLOYED MODEL" in outputs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["foundations.ipynb", "cnn.ipynb"])
+def test_family_notebooks(name, tmp_path):
+    if not os.path.exists(os.path.join(NOTEBOOKS, name)):
+        pytest.fail(f"notebooks/{name} is missing")
+    execute(name, tmp_path)
