@@ -169,6 +169,8 @@ class GcsBaselineStore:
 
 def open_store(uri: str, client_factory: Callable[[], Any] | None = None):
     """The baseline store for a local folder or a gs:// prefix."""
+    if not uri:
+        raise ValueError("baseline_uri is empty: give a folder (local runs) or a gs:// prefix (Vertex AI).")
     if uri.startswith("gs://"):
         return GcsBaselineStore(uri, client=client_factory() if client_factory else None)
     return LocalBaselineStore(uri)

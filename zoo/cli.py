@@ -1,4 +1,4 @@
-"""The `zoo` command line: list, show, compile, run (locally through kfp.local), serve.
+"""The `zoo` command line: list, show, compile, submit (Vertex AI), run (locally through kfp.local), serve.
 
 `list`, `show` and `compile` never import TensorFlow. A bad argument exits with status 2 and one line on
 stderr that says what was wrong.
@@ -32,6 +32,29 @@ def _hparam(text: str) -> tuple[str, Any]:
         return key, value  # a bare string, e.g. pooling=avg
 
 
+def _add_vertex_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("Vertex AI training machines (with --target vertex)")
+    g.add_argument("--accelerator", default="gpu", help="preset: cpu, gpu, multi-gpu or tpu (default gpu)")
+    g.add_argument("--machine-type", help="override the preset's machine type, e.g. g2-standard-16")
+    g.add_argument("--accelerator-type", help="override the accelerator, e.g. NVIDIA_L4, TPU_V5_LITEPOD")
+    g.add_argument("--accelerator-count", type=int)
+    g.add_argument("--replica-count", type=int, default=1, help="training machines (>1: multi-worker)")
+    g.add_argument("--spot", action="store_true", help="train on Spot VMs (preemptible; resumes from backup)")
+    g.add_argument("--serving-machine-type", default="n1-standard-4")
+    g.add_argument("--serving-image", default="", help="prediction container (default: prebuilt TensorFlow)")
+
+
+def _vertex_options(args) -> dict:
+    """The Vertex machine options given on the command line (validated by `pipelines.vertex.options`)."""
+    chosen = dict(accelerator=args.accelerator, machine_type=args.machine_type,
+                  accelerator_type=args.accelerator_type, accelerator_count=args.accelerator_count,
+                  replica_count=args.replica_count, spot=args.spot, serving_machine_type=args.serving_machine_type,
+                  serving_image=args.serving_image)
+    if getattr(args, "service_account", None):
+        chosen["service_account"] = args.service_account
+    return chosen
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="zoo", description="A Keras model zoo wired to Kubeflow Pipelines and Vertex AI.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -49,6 +72,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--target", choices=("local", "vertex"), default="local")
     p.add_argument("--format", choices=("json", "yaml"), default="json", dest="fmt")
     p.add_argument("--image", help="container image of the components")
+    _add_vertex_options(p)
+
+    p = sub.add_parser("submit", help="submit a model's pipeline to Vertex AI Pipelines")
+    p.add_argument("name")
+    p.add_argument("--project", required=True)
+    p.add_argument("--region", required=True, help="e.g. us-central1")
+    p.add_argument("--pipeline-root", required=True, help="gs://bucket/path for run artifacts")
+    p.add_argument("--image", help="container image of the components (the project's image)")
+    p.add_argument("--service-account", default="", help="runs the pipeline and the training job")
+    p.add_argument("--baseline-uri", help="gs:// prefix of the baselines (default: PIPELINE_ROOT/baselines)")
+    p.add_argument("--dataset")
+    p.add_argument("--style", default="functional")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--hparam", action="append", type=_hparam, default=[], metavar="KEY=VALUE")
+    p.add_argument("--require-significance", action="store_true")
+    p.add_argument("--dry-run", action="store_true", help="build the job offline and print it; submit nothing")
+    _add_vertex_options(p)
 
     p = sub.add_parser("run", help="run a model's pipeline")
     p.add_argument("name")
@@ -109,8 +149,33 @@ def _compile(args) -> int:
         get_spec(name)  # an unknown name fails before anything is written
     from pipelines.compiler import compile_pipeline
 
+    target_options = _vertex_options(args) if args.target == "vertex" else {}
+    if args.target == "vertex":
+        from pipelines.vertex import options
+
+        options(**target_options)  # validate once, before writing anything
     for name in names:
-        print(compile_pipeline(name, args.out, target=args.target, fmt=args.fmt, image=args.image))
+        print(compile_pipeline(name, args.out, target=args.target, fmt=args.fmt, image=args.image,
+                               **target_options))
+    return 0
+
+
+def _submit(args) -> int:
+    from pipelines.submit import build_job, submit
+    from zoo.registry import check_style, get_spec
+
+    spec = get_spec(args.name)
+    check_style(spec, args.style)
+    job = build_job(
+        args.name, project=args.project, region=args.region, pipeline_root=args.pipeline_root, image=args.image,
+        baseline_uri=args.baseline_uri, dataset=args.dataset, style=args.style, epochs=args.epochs,
+        hparams=dict(args.hparam), require_significance=args.require_significance, offline=args.dry_run,
+        **_vertex_options(args),
+    )
+    if args.dry_run:
+        print(json.dumps(job.to_dict(), indent=2, sort_keys=True))
+        return 0
+    print(submit(job, service_account=args.service_account))
     return 0
 
 
@@ -147,7 +212,7 @@ def _serve(args) -> int:
     return 0
 
 
-COMMANDS = {"list": _list, "show": _show, "compile": _compile, "run": _run, "serve": _serve}
+COMMANDS = {"list": _list, "show": _show, "compile": _compile, "submit": _submit, "run": _run, "serve": _serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,121 @@
+"""The Vertex AI target: the train step as a custom job on the requested machines, deploy to an endpoint.
+
+Why google-cloud-pipeline-components' `create_custom_training_job_from_component`: it turns our own train
+component into a Vertex custom job with the same inputs and outputs (no second copy of the step), and it
+is the wrapper Vertex AI documents. Its cost is a dependency pin: gcpc 2.22 requires
+google-cloud-aiplatform < 2, so the project resolves to aiplatform 1.x (see pyproject.toml).
+
+Presets (machine terms; prices vary by region, see the README):
+- cpu: n1-standard-8, no accelerator.
+- gpu: g2-standard-8 with one NVIDIA L4.
+- multi-gpu: a2-highgpu-4g with four NVIDIA A100 40GB (MirroredStrategy).
+- tpu: a Cloud TPU v5e single host, ct5lp-hightpu-4t (4 chips, topology 2x2; TPUStrategy, bfloat16).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "cpu": dict(machine_type="n1-standard-8", accelerator_type="", accelerator_count=0),
+    "gpu": dict(machine_type="g2-standard-8", accelerator_type="NVIDIA_L4", accelerator_count=1),
+    "multi-gpu": dict(machine_type="a2-highgpu-4g", accelerator_type="NVIDIA_TESLA_A100", accelerator_count=4),
+    "tpu": dict(machine_type="ct5lp-hightpu-4t", accelerator_type="TPU_V5_LITEPOD", accelerator_count=4,
+                tpu_topology="2x2"),
+}
+# The prebuilt TensorFlow prediction container (newest the SDK lists); SavedModels of standard Keras layers load
+# in it. `serving_image` overrides it (e.g. with the component image running `zoo serve --vertex`).
+DEFAULT_SERVING = dict(framework="tensorflow", version="2.15")
+
+
+@dataclasses.dataclass(frozen=True)
+class Accelerator:
+    """Where the train step runs on Vertex AI, and where the deployed model serves."""
+
+    preset: str = "gpu"
+    machine_type: str = ""
+    accelerator_type: str = ""
+    accelerator_count: int = 0
+    tpu_topology: str = ""
+    replica_count: int = 1
+    spot: bool = False
+    service_account: str = ""
+    serving_machine_type: str = "n1-standard-4"
+    serving_image: str = ""
+
+    @property
+    def is_tpu(self) -> bool:
+        return self.accelerator_type.startswith("TPU")
+
+
+def options(accelerator: str = "gpu", *, machine_type: str | None = None, accelerator_type: str | None = None,
+            accelerator_count: int | None = None, replica_count: int = 1, spot: bool = False,
+            service_account: str = "", serving_machine_type: str = "n1-standard-4",
+            serving_image: str = "") -> Accelerator:
+    """An `Accelerator` from a preset name and explicit overrides; ValueError for bad combinations."""
+    if accelerator not in PRESETS:
+        raise ValueError(f"Unknown accelerator preset {accelerator!r}. Allowed: {', '.join(PRESETS)}.")
+    chosen = {**PRESETS[accelerator]}
+    for key, value in (("machine_type", machine_type), ("accelerator_type", accelerator_type),
+                       ("accelerator_count", accelerator_count)):
+        if value is not None:
+            chosen[key] = value
+    if chosen["accelerator_type"] and int(chosen["accelerator_count"]) < 1:
+        raise ValueError(f"accelerator_count must be at least 1 with accelerator_type={chosen['accelerator_type']!r}. "
+                         f"Received: {chosen['accelerator_count']}")
+    if not chosen["accelerator_type"] and int(chosen["accelerator_count"]) > 0:
+        raise ValueError(f"accelerator_count={chosen['accelerator_count']} needs an accelerator_type.")
+    if replica_count < 1:
+        raise ValueError(f"replica_count must be at least 1. Received: {replica_count}")
+    if not chosen["machine_type"]:
+        raise ValueError("machine_type must not be empty.")
+    return Accelerator(preset=accelerator, replica_count=int(replica_count), spot=bool(spot),
+                       service_account=service_account, serving_machine_type=serving_machine_type,
+                       serving_image=serving_image, **chosen)
+
+
+def train_task(train_component, arguments: dict, accel: Accelerator):
+    """The train step as a Vertex AI custom job with `accel`'s worker pools."""
+    from google_cloud_pipeline_components.v1.custom_job import create_custom_training_job_from_component
+
+    env = [{"name": "ZOO_TPU", "value": "local"}] if accel.is_tpu else []
+    job = create_custom_training_job_from_component(
+        train_component,
+        display_name="zoo-train",
+        machine_type=accel.machine_type,
+        accelerator_type=accel.accelerator_type,
+        accelerator_count=accel.accelerator_count if accel.accelerator_type else 1,
+        replica_count=accel.replica_count,
+        service_account=accel.service_account,
+        # Spot VMs can be preempted: Vertex restarts the job and BackupAndRestore resumes it.
+        strategy="SPOT" if accel.spot else "STANDARD",
+        restart_job_on_worker_restart=accel.spot,
+        env=env,
+    )
+    if accel.tpu_topology:
+        # The wrapper has no TPU topology argument; v5e machines need it in every pool's machine spec.
+        for pool in job.component_spec.inputs["worker_pool_specs"].default:
+            pool["machine_spec"]["tpu_topology"] = accel.tpu_topology
+    return job(**arguments)
+
+
+def serving_image_uri(accel: Accelerator) -> str:
+    if accel.serving_image:
+        return accel.serving_image
+    from google.cloud import aiplatform
+
+    return aiplatform.helpers.get_prebuilt_prediction_container_uri(
+        DEFAULT_SERVING["framework"], DEFAULT_SERVING["version"], accelerator="cpu")
+
+
+def deploy_task(model_name: str, trained, evaluation, baseline_uri, accel: Accelerator, image: str):
+    """Upload the model as a new Vertex Model Registry version, deploy it, then record the baseline."""
+    from components.vertex import LOCATION_PLACEHOLDER, PROJECT_PLACEHOLDER, make_deploy_component
+
+    deploy = make_deploy_component(image)
+    return deploy(
+        model_name=model_name, project=PROJECT_PLACEHOLDER, location=LOCATION_PLACEHOLDER, baseline_uri=baseline_uri, serving_image=serving_image_uri(accel),
+        serving_machine_type=accel.serving_machine_type, model=trained.outputs["model"],
+        evaluation=evaluation.outputs["evaluation"],
+    )
