@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export KERAS_BACKEND ?= tensorflow
 
-.PHONY: venv demo test test-slow test-all lock bench clean
+.PHONY: venv demo test test-slow test-all lock bench clean readme
 
 venv: $(STAMP)
 
@@ -41,3 +41,7 @@ lock:
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
+
+# Regenerate the README's model table from the registry (a test fails when it is stale).
+readme: $(STAMP)
+	$(BIN)/python -m zoo.readme README.md
