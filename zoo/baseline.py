@@ -113,15 +113,17 @@ class LocalBaselineStore:
 class GcsBaselineStore:
     """Baselines as objects `gs://bucket/prefix/<model>/<dataset>.json`, updated with generation preconditions.
 
-    `propose` reads the object and its generation, decides, and writes with `if_generation_match` (0 when
-    there is none yet); when another run wrote in between, the write fails its precondition and the
-    decision is taken again against what that run wrote.
+    `propose` reads the object and its generation (from the same response as its content), decides, and
+    writes with `if_generation_match` (0: only if there is no object yet). When another run wrote in
+    between, Cloud Storage refuses the write (412) and the decision is taken again against what that run
+    wrote, so a better baseline is never overwritten. The client retries a write whose response was lost;
+    the retry then fails its own precondition, and the re-read finds this very baseline: that is a success.
     """
 
     def __init__(self, uri: str, client: Any = None):
-        if not uri.startswith("gs://"):
-            raise ValueError(f"A Cloud Storage baseline root starts with gs://. Received: {uri!r}")
-        bucket, _, prefix = uri[len("gs://"):].partition("/")
+        bucket, _, prefix = uri[len("gs://"):].partition("/") if uri.startswith("gs://") else ("", "", "")
+        if not bucket:
+            raise ValueError(f"A Cloud Storage baseline root looks like gs://BUCKET[/PREFIX]. Received: {uri!r}")
         self.uri, self.bucket_name, self.prefix = uri, bucket, prefix.strip("/")
         self._client = client
 
@@ -137,34 +139,57 @@ class GcsBaselineStore:
         name = "/".join(p for p in (self.prefix, model, dataset.replace("/", "__") + ".json") if p)
         return self.client.bucket(self.bucket_name).blob(name)
 
+    @staticmethod
+    def _why(err: Exception) -> str:
+        return f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
+
     def _read_with_generation(self, model: str, dataset: str) -> tuple[Baseline | None, int]:
         from google.api_core import exceptions
 
         blob = self._blob(model, dataset)
+        where = f"gs://{self.bucket_name}/{blob.name}"
         try:
-            text = blob.download_as_text()
+            data = blob.download_as_bytes()
         except exceptions.NotFound:
             return None, 0
-        return Baseline.from_json(text, f"gs://{self.bucket_name}/{blob.name}"), int(blob.generation)
+        except exceptions.GoogleAPICallError as err:  # e.g. Forbidden: never read as "no baseline yet"
+            raise BaselineError(f"Unreadable baseline {where}: {self._why(err)}. Nothing was deployed.") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise BaselineError(f"Corrupt baseline {where}: not UTF-8 text ({err.reason} at byte {err.start}). "
+                                "Fix or delete it; nothing was deployed.") from None
+        if blob.generation is None:  # the precondition needs it; without it a write could clobber
+            raise BaselineError(f"Unreadable baseline {where}: the response carried no generation.")
+        return Baseline.from_json(text, where), int(blob.generation)
 
     def read(self, model: str, dataset: str) -> Baseline | None:
         return self._read_with_generation(model, dataset)[0]
 
     def propose(self, candidate: Baseline, attempts: int = 5) -> tuple[bool, Baseline | None]:
+        """Record `candidate` unless the current baseline is at least as good. Returns (written, previous)."""
         from google.api_core import exceptions
 
-        for _ in range(attempts):
+        previous: Baseline | None = None
+        for attempt in range(attempts):
             current, generation = self._read_with_generation(candidate.model, candidate.dataset)
+            if attempt > 0 and current == candidate:
+                return True, previous  # our own write landed; only its response was lost
             if current is not None and not better(candidate.value, current.value, candidate.direction):
                 return False, current
+            previous = current
+            blob = self._blob(candidate.model, candidate.dataset)
             try:
-                self._blob(candidate.model, candidate.dataset).upload_from_string(
-                    candidate.to_json(), content_type="application/json", if_generation_match=generation
-                )
+                blob.upload_from_string(candidate.to_json(), content_type="application/json",
+                                        if_generation_match=generation)
                 return True, current
             except exceptions.PreconditionFailed:
                 continue  # another run recorded a baseline in between: decide again against it
-        raise BaselineError(f"Baseline for {candidate.model}/{candidate.dataset} kept changing; not recorded.")
+            except exceptions.GoogleAPICallError as err:
+                raise BaselineError(f"Could not record the baseline gs://{self.bucket_name}/{blob.name}: "
+                                    f"{self._why(err)}") from None
+        raise BaselineError(f"Baseline for {candidate.model}/{candidate.dataset} kept changing during "
+                            f"{attempts} attempts; not recorded.")
 
 
 def open_store(uri: str, client_factory: Callable[[], Any] | None = None):
