@@ -17,6 +17,10 @@ def execute(name, tmp_path):
     return nb
 
 
+def test_vertex_notebook_runs_offline(tmp_path):
+    execute("vertex.ipynb", tmp_path)
+
+
 def test_quickstart(tmp_path):
     nb = execute("quickstart.ipynb", tmp_path)
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))

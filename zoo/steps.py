@@ -147,7 +147,9 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
         keras.callbacks.EarlyStopping(monitor=recipe.monitor, patience=recipe.patience, restore_best_weights=True),
     ]
     if backup_dir:
-        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=True))
+        # double_checkpoint: a preemption while a checkpoint is written leaves the previous one usable.
+        callbacks.append(keras.callbacks.BackupAndRestore(runtime.task_dir(backup_dir, environment),
+                                                          double_checkpoint=True, delete_checkpoint=True))
     try:
         history = model.fit(
             make_dataset(x_train, y_train, batch_size=global_batch, shuffle=True, seed=seed),
@@ -165,13 +167,20 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
             f"Training diverged: {what} became NaN or infinite in epoch {len(losses)} "
             f"(learning_rate={learning_rate:g}); lower the learning rate or check the data."
         )
+    if not environment.is_chief:
+        # Every replica of a multi-worker job runs this; only the chief's files are the step's outputs.
+        import tempfile
+
+        model_dir = tempfile.mkdtemp(prefix="zoo-worker-")
     os.makedirs(model_dir, exist_ok=True)
     model.save(os.path.join(model_dir, "model.keras"))
     serving_model = resolve(spec.serving)(model, meta.get("info", {})) if spec.serving else model
     serving_model.export(os.path.join(model_dir, "saved_model"), verbose=False)
     metadata = {
         "model": model_name, "style": style, "hparams": config, "dataset": meta["dataset"], "seed": seed,
-        "epochs": epochs, "epochs_run": len(losses), "batch_size": batch_size, "global_batch_size": global_batch,
+        "epochs": epochs, "epochs_run": len(losses),
+        # After a preemption, fit resumes from the backup: the first epoch of this attempt is not 0.
+        "resumed_from_epoch": int(history.epoch[0]) if history.epoch else 0, "batch_size": batch_size, "global_batch_size": global_batch,
         "learning_rate": learning_rate, "strategy": runtime.strategy_name(environment), "precision": policy,
         "replicas": strategy.num_replicas_in_sync, "keras_version": keras.__version__,
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
