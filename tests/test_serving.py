@@ -61,3 +61,20 @@ def test_unknown_path_and_missing_deployment(server, tmp_path):
     assert call(server, {"instances": [[0, 0]]}, path="/v1/predict")[0] == 404
     with pytest.raises(ValueError, match="No mlp model trained on synthetic_xor is deployed"):
         serving.deployed_predictor(str(tmp_path), "mlp")
+
+
+def test_a_recommender_rejects_unknown_ids_with_the_models_own_message(tmp_path):
+    import zoo
+
+    spec = zoo.get_spec("matrix_factorization")
+    data, model = str(tmp_path / "data"), str(tmp_path / "model")
+    steps.preprocess("matrix_factorization", "synthetic_ratings", data, hparams=dict(spec.small))
+    steps.train("matrix_factorization", data, model, hparams=dict(spec.small), epochs=1)
+    evaluation = steps.evaluate("matrix_factorization", data, model)
+    steps.deploy_local(model, evaluation, str(tmp_path / "registry"), str(tmp_path / "baselines"))
+    predictor = serving.deployed_predictor(str(tmp_path), "matrix_factorization")
+    ok = predictor.predict({"instances": [{"user": 1, "item": 2}]})
+    assert len(ok["predictions"]) == 1
+    with pytest.raises(serving.BadRequest, match="Unknown user id") as err:
+        predictor.predict({"instances": [{"user": 10**6, "item": 2}]})
+    assert "\n" not in str(err.value)

@@ -21,6 +21,7 @@ class Metric:
     per_example: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
     aggregate: Callable[[np.ndarray], float] = lambda scores: float(np.mean(scores))
     binary_scores: bool = False  # scores are 0/1 hits (the gate uses McNemar's test)
+    uses_threshold: bool = False  # per_example takes the spec's decision threshold for one-score outputs
 
 
 def _class_ids(y: np.ndarray) -> np.ndarray:
@@ -32,13 +33,16 @@ def _class_ids(y: np.ndarray) -> np.ndarray:
     return y
 
 
-def _hits(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+def predicted_classes(y_pred: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Class ids from outputs: argmax of several columns, or a single score above `threshold` (class 1)."""
     y_pred = np.asarray(y_pred)
     if y_pred.ndim >= 2 and y_pred.shape[-1] > 1:
-        predicted = np.argmax(y_pred, axis=-1)
-    else:  # one sigmoid unit: a probability of class 1
-        predicted = (y_pred.reshape(len(y_pred), -1)[:, 0] > 0.5).astype("int64")
-    hits = (predicted == _class_ids(y_true).astype("int64")).astype("float64")
+        return np.argmax(y_pred, axis=-1)
+    return (y_pred.reshape(len(y_pred), -1)[:, 0] > threshold).astype("int64")
+
+
+def _hits(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    hits = (predicted_classes(y_pred, threshold) == _class_ids(y_true).astype("int64")).astype("float64")
     return hits.reshape(len(hits), -1).mean(axis=1)
 
 
@@ -49,7 +53,7 @@ def _flat_errors(y_true, y_pred):
 
 
 METRICS: dict[str, Metric] = {
-    "accuracy": Metric("accuracy", "max", _hits, binary_scores=True),
+    "accuracy": Metric("accuracy", "max", _hits, binary_scores=True, uses_threshold=True),
     "mse": Metric("mse", "min", lambda t, p: np.mean(_flat_errors(t, p) ** 2, axis=1)),
     "mae": Metric("mae", "min", lambda t, p: np.mean(np.abs(_flat_errors(t, p)), axis=1)),
     "rmse": Metric(
@@ -73,13 +77,9 @@ def get_metric(name: str) -> Metric:
     return METRICS[name]
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np.ndarray:
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int, threshold: float = 0.5) -> np.ndarray:
     """classes x classes counts: rows are true classes, columns predicted ones."""
-    y_pred = np.asarray(y_pred)
-    if y_pred.ndim >= 2 and y_pred.shape[-1] > 1:
-        predicted = np.argmax(y_pred, axis=-1)
-    else:
-        predicted = (y_pred.reshape(len(y_pred), -1)[:, 0] > 0.5).astype("int64")
+    predicted = predicted_classes(y_pred, threshold)
     truth = _class_ids(y_true).astype("int64").reshape(-1)
     matrix = np.zeros((classes, classes), dtype="int64")
     np.add.at(matrix, (truth, predicted.reshape(-1)), 1)

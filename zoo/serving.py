@@ -74,7 +74,9 @@ class Predictor:
         try:
             outputs = self._fn(**feeds)
         except Exception as err:  # e.g. an id outside the model's vocabulary, asserted in the graph
-            message = getattr(err, "message", str(err)).strip().splitlines()[0]
+            lines = [line.strip() for line in getattr(err, "message", str(err)).splitlines() if line.strip()]
+            # TensorFlow's first line is "Graph execution error:"; the assertion's own text is what helps.
+            message = next((line for line in lines if "assertion failed" in line), lines[0] if lines else "error")
             raise BadRequest(f"the model rejected the request: {message}") from None
         values = {k: v.numpy().tolist() for k, v in outputs.items()}
         if len(values) == 1:

@@ -49,12 +49,15 @@ class Gate:
         floor: with no baseline yet, the candidate deploys only if it reaches this value (at least it
             for "max", at most it for "min"). None means any finite value passes.
         min_delta: how much a candidate must improve on the deployed model to replace it.
+        decision_threshold: for a model with one output score, the score above which it predicts class 1
+            (0.5 for a sigmoid probability, 0.0 for a margin such as a linear SVM's).
     """
 
     metric: str
     direction: str = "max"
     floor: float | None = None
     min_delta: float = 0.0
+    decision_threshold: float = 0.5
 
     def __post_init__(self):
         if self.direction not in DIRECTIONS:

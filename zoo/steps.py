@@ -205,7 +205,8 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
     x_test, y_test = load_prepared(data_dir, "test")
     predictions = np.asarray(model.predict(x_test, batch_size=256, verbose=0))
     metric = get_metric(spec.gate.metric)
-    scores = metric.per_example(y_test, predictions)
+    threshold = {"threshold": spec.gate.decision_threshold} if metric.uses_threshold else {}
+    scores = metric.per_example(y_test, predictions, **threshold)
     evaluation = {
         "model": model_name, "dataset": meta["dataset"], "metric": metric.name, "direction": spec.gate.direction,
         "value": float(metric.aggregate(scores)), "examples": int(len(scores)),
@@ -218,7 +219,8 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
                                                              return_dict=True)["loss"])
     if "classification" in spec.task and meta.get("classes"):
         classes = int(meta["classes"])
-        evaluation["confusion_matrix"] = confusion_matrix(y_test, predictions, max(classes, 2)).tolist()
+        evaluation["confusion_matrix"] = confusion_matrix(y_test, predictions, max(classes, 2),
+                                                          spec.gate.decision_threshold).tolist()
     if out_path:
         _write_json(out_path, evaluation)
     return evaluation

@@ -37,7 +37,15 @@ def _inputs(kind: str, x, signature):
     (sig,) = signature.values()
     if kind == "image":
         return fit_images(x, sig.shape)
-    return x.astype(sig.dtype) if isinstance(x, np.ndarray) and sig.dtype != "string" else x
+    if isinstance(x, np.ndarray) and sig.dtype != "string":
+        expected = tuple(sig.shape)
+        if len(x.shape) - 1 != len(expected) or any(e is not None and e != d for e, d in zip(expected, x.shape[1:])):
+            raise ValueError(
+                f"The data has examples of shape {tuple(x.shape[1:])} but the model takes {expected}; "
+                f"set the model's input size to the data's (e.g. --hparam input_dim={x.shape[-1]})."
+            )
+        return x.astype(sig.dtype)
+    return x
 
 
 def fit_images(images: np.ndarray, shape) -> np.ndarray:
