@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import zoo
+from recipes import fit_by_recipe
 from zoo.data import Split, Splits, adapt, load_dataset
 from zoo.models.feedforward.dnn_binary import adapt_text, text_serving
 
@@ -154,27 +155,11 @@ def test_every_feedforward_spec_is_complete():
 # ------------------------------------------------------------------------------------ learning (slow, seeded)
 
 
-def _fit_by_recipe(name, splits, seed=0, **hparams):
-    import keras
-
-    spec = zoo.get_spec(name)
-    keras.utils.set_random_seed(seed)
-    model = zoo.build(name, **{**spec.defaults, **hparams})
-    recipe = spec.recipe
-    optimizer = keras.optimizers.get({"class_name": recipe.optimizer,
-                                      "config": {"learning_rate": recipe.learning_rate}})
-    model.compile(optimizer=optimizer, loss=recipe.loss, metrics=list(recipe.metrics))
-    stop = keras.callbacks.EarlyStopping(monitor=recipe.monitor, patience=recipe.patience, restore_best_weights=True)
-    model.fit(splits.train.x, splits.train.y, validation_data=(splits.val.x, splits.val.y),
-              batch_size=recipe.batch_size, epochs=recipe.epochs, callbacks=[stop], verbose=0)
-    return model
-
-
 @pytest.mark.slow
 def test_dnn_binary_beats_the_majority_class_on_synthetic_sentiment_and_serves_it():
     spec = zoo.get_spec("dnn_binary")
     splits = adapt(spec, spec.defaults, load_dataset("synthetic_sentiment"))
-    model = _fit_by_recipe("dnn_binary", splits)
+    model = fit_by_recipe("dnn_binary", splits)
     predicted = model.predict(splits.test.x, verbose=0)[:, 0] > 0.5
     accuracy = float(np.mean(predicted == (splits.test.y[:, 0] > 0.5)))
     majority = max(splits.test.y.mean(), 1 - splits.test.y.mean())
@@ -188,7 +173,7 @@ def test_dnn_binary_beats_the_majority_class_on_synthetic_sentiment_and_serves_i
 def test_dnn_regression_beats_the_mean_on_diabetes_and_clears_its_gate_floor():
     spec = zoo.get_spec("dnn_regression")
     splits = adapt(spec, spec.defaults, load_dataset("diabetes"))
-    model = _fit_by_recipe("dnn_regression", splits)
+    model = fit_by_recipe("dnn_regression", splits)
     mae = float(np.mean(np.abs(model.predict(splits.test.x, verbose=0) - splits.test.y)))
     baseline = float(np.mean(np.abs(splits.train.y.mean() - splits.test.y)))
     assert mae < 0.85 * baseline and mae <= spec.gate.floor

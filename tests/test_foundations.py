@@ -7,28 +7,18 @@ import numpy as np
 import pytest
 
 import zoo
+from recipes import fit_by_recipe as train_by_recipe
 from zoo.data import adapt, list_datasets, load_dataset
 
 LINEAR = ["linear_regression", "logistic_regression", "softmax_regression"]
 
 
 def fit_by_recipe(name, dataset=None, *, style="functional", hparams=None, seed=0, **options):
-    """Train `name` on `dataset` as its spec's recipe says (optimizer, rate, batch, epochs, early stopping)."""
-    import keras
-
+    """Train `name` on `dataset` as its spec's recipe says; returns the model and the adapted splits."""
     spec = zoo.get_spec(name)
     config = {**spec.defaults, **(hparams or {})}
-    keras.utils.set_random_seed(seed)
     splits = adapt(spec, config, load_dataset(dataset or spec.offline_datasets[0], seed=seed, **options))
-    model = zoo.build(name, style=style, **config)
-    recipe = spec.recipe
-    optimizer = keras.optimizers.get({"class_name": recipe.optimizer,
-                                      "config": {"learning_rate": recipe.learning_rate}})
-    model.compile(optimizer=optimizer, loss=recipe.loss, metrics=list(recipe.metrics))
-    stop = keras.callbacks.EarlyStopping(monitor=recipe.monitor, patience=recipe.patience, restore_best_weights=True)
-    model.fit(splits.train.x, splits.train.y, validation_data=(splits.val.x, splits.val.y),
-              batch_size=recipe.batch_size, epochs=recipe.epochs, callbacks=[stop], verbose=0)
-    return model, splits
+    return train_by_recipe(name, splits, style=style, seed=seed, **(hparams or {})), splits
 
 
 def accuracy(spec, model, split) -> float:

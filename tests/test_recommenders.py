@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import zoo
+from recipes import fit_by_recipe
 from zoo.data import Split, Splits, adapt, load_dataset
 from zoo.models.recommenders.factorization import IdRange, adapt_ratings, id_checked_serving
 
@@ -217,19 +218,9 @@ def test_every_recommender_spec_is_complete():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", RECOMMENDERS)
 def test_factorisation_beats_the_global_mean_on_held_out_ratings(name):
-    import keras
-
     spec = zoo.get_spec(name)
     splits = adapt(spec, spec.defaults, load_dataset("synthetic_ratings"))
-    keras.utils.set_random_seed(0)
-    model = zoo.build(name)
-    recipe = spec.recipe
-    optimizer = keras.optimizers.get({"class_name": recipe.optimizer,
-                                      "config": {"learning_rate": recipe.learning_rate}})
-    model.compile(optimizer=optimizer, loss=recipe.loss, metrics=list(recipe.metrics))
-    stop = keras.callbacks.EarlyStopping(monitor=recipe.monitor, patience=recipe.patience, restore_best_weights=True)
-    model.fit(splits.train.x, splits.train.y, validation_data=(splits.val.x, splits.val.y),
-              batch_size=recipe.batch_size, epochs=recipe.epochs, callbacks=[stop], verbose=0)
+    model = fit_by_recipe(name, splits)
     rmse = float(np.sqrt(np.mean((model.predict(splits.test.x, verbose=0) - splits.test.y) ** 2)))
     baseline = float(np.sqrt(np.mean((splits.train.y.mean() - splits.test.y) ** 2)))
     assert rmse < 0.7 * baseline
