@@ -697,3 +697,26 @@ def test_transfer_from_a_digits_backbone_beats_the_same_network_from_scratch(tmp
 
     assert accuracy(transferred) > accuracy(scratch) + 0.15
     assert accuracy(transferred) > 0.5
+
+
+def test_text_cnn_trains_on_sentences_and_its_export_takes_raw_text(tmp_path):
+    import tensorflow as tf
+
+    from zoo import steps
+
+    spec = zoo.get_spec("text_cnn")
+    data, model = str(tmp_path / "data"), str(tmp_path / "model")
+    meta = steps.preprocess("text_cnn", "synthetic_sentiment", data, hparams=dict(spec.small))
+    assert meta["info"]["vocabulary"][:2] == ["", "[UNK]"]
+    steps.train("text_cnn", data, model, hparams=dict(spec.small), epochs=1)
+    trained = zoo.load_model(str(tmp_path / "model" / "model.keras"))
+    served = tf.saved_model.load(str(tmp_path / "model" / "saved_model"))
+    x, _ = steps.load_prepared(data, "test")
+    texts = ["a good film", "not a good film at all"]
+    out = np.asarray(served.serve(tf.constant(texts)))
+    assert out.shape == (2, 2)
+    from zoo.models.cnn.text_cnn import token_vectorizer
+
+    vocabulary = meta["info"]["vocabulary"][2:]
+    ids = np.asarray(token_vectorizer(spec.small["vocab_size"], spec.small["sequence_length"], vocabulary)(texts))
+    np.testing.assert_allclose(out, trained.predict(ids, verbose=0), rtol=1e-5, atol=1e-6)

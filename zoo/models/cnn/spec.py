@@ -198,6 +198,8 @@ SPECS = [
         recipe=_recipe(epochs=10),
         gate=Gate(metric="accuracy", direction="max", floor=0.7),
         small={"vocab_size": 2000, "sequence_length": 64, "embedding_dim": 32, "filters": 32},
+        adapter="zoo.models.cnn.text_cnn:adapt_tokens",
+        serving="zoo.models.cnn.text_cnn:token_serving",
     ),
     ModelSpec(
         name="transfer_learning",

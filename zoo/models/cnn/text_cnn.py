@@ -165,3 +165,48 @@ def _functional(**hparams):
 
 
 TEXT_CNN = Styles(sequential=_sequential, functional=_functional, subclass=lambda **hp: TextCNN(**hp))
+
+
+# ------------------------------------------------------------------------------------- text to token ids
+def token_vectorizer(vocab_size: int, sequence_length: int, vocabulary=None) -> keras.layers.TextVectorization:
+    """Lower case, no punctuation, whitespace words -> `sequence_length` int ids (0 pads, 1 is unknown)."""
+    return keras.layers.TextVectorization(max_tokens=vocab_size, output_mode="int",
+                                          output_sequence_length=sequence_length, vocabulary=vocabulary,
+                                          name="text_vectorization")
+
+
+def adapt_tokens(spec, hparams, splits):
+    """Fit the vocabulary on the training texts and turn every split's texts into int32 token ids.
+
+    The fitted vocabulary goes to `splits.info["vocabulary"]` (with the sizes), which `token_serving` puts in
+    front of the trained model so the deployed model takes raw strings.
+    """
+    import numpy as np
+
+    from zoo.data.adapt import encode_targets
+
+    if splits.kind != "text":
+        raise ValueError(f"{spec.name} trains on text (datasets of kind 'text'). "
+                         f"Received: {splits.name} of kind {splits.kind!r}")
+    vectorizer = token_vectorizer(hparams["vocab_size"], hparams["sequence_length"])
+    texts = {name: np.asarray([str(t) for t in split.x], dtype=object) for name, split in splits.items()}
+    vectorizer.adapt(texts["train"], batch_size=1024)
+    for name, split in splits.items():
+        split.x = np.asarray(vectorizer(texts[name]), dtype="int32")
+        split.y = encode_targets(spec.target, split.y, splits.classes)
+    splits.info = {**splits.info, "vocab_size": hparams["vocab_size"],
+                   "sequence_length": hparams["sequence_length"],
+                   "vocabulary": [str(token) for token in vectorizer.get_vocabulary()]}
+    return splits
+
+
+def token_serving(model: keras.Model, info) -> keras.Model:
+    """The deployed text CNN: raw strings (batch,) in, class probabilities out."""
+    if "vocabulary" not in info:
+        raise ValueError(f"text_cnn's serving model needs the vocabulary fitted by its adapter; info has "
+                         f"only {sorted(info)}.")
+    text = keras.Input(shape=(), dtype="string", name="text")
+    # The adapter's vocabulary already holds the padding and unknown tokens first.
+    vectorizer = token_vectorizer(int(info["vocab_size"]), int(info["sequence_length"]),
+                                  vocabulary=list(info["vocabulary"])[2:])
+    return keras.Model(text, model(vectorizer(text)), name=f"{model.name}_serving")
