@@ -1,6 +1,7 @@
 """The Vertex AI target, offline: compiled worker pools, submission with anonymous credentials, deploy logic."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -89,14 +90,17 @@ def test_submit_dry_run_prints_the_job_offline(capsys):
 def test_submit_as_the_issue_runs_it_needs_no_network():
     argv = ["submit", "lenet5", "--project", "p", "--region", "us-central1", "--pipeline-root", "gs://b/r",
             "--dry-run"]
-    out = subprocess.run([sys.executable, "-m", "zoo.cli", *argv], capture_output=True, text=True)
-    assert out.returncode == 2 and "--project must be a Google Cloud project id" in out.stderr
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", *argv], capture_output=True, text=True,
+                         env={**os.environ, "NO_PROXY": "*", "HTTPS_PROXY": "http://127.0.0.1:9"})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["runtimeConfig"]["gcsOutputDirectory"] == "gs://b/r"
     out = subprocess.run([sys.executable, "-m", "zoo.cli", *argv[:2], *argv[4:]], capture_output=True, text=True)
     assert out.returncode == 2 and out.stderr.strip().splitlines() == [
         "zoo submit: the following arguments are required: --project"]
 
 
 @pytest.mark.parametrize("argv,message", [
+    (["--project", "My_Proj", "--region", "us-central1", "--pipeline-root", "gs://b/r"], "--project must be"),
     (["--project", "my-proj", "--region", "nowhere", "--pipeline-root", "gs://b/r"], "--region must be a region"),
     (["--project", "my-proj", "--region", "us-central1", "--pipeline-root", "/tmp/r"], "--pipeline-root must be"),
     (["--project", "my-proj", "--region", "us-central1", "--pipeline-root", "gs://b/r", "--accelerator", "x"],
