@@ -49,6 +49,13 @@ def load_weights_file(model: keras.Model, path: str) -> None:
         raise ValueError(f"Cannot load weights from {path!r} into {model.name}: {err}") from None
 
 
+def check_positive_int(name: str, value: Any) -> int:
+    """`value` if it is a positive integer (not a bool); else a one-line ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return value
+
+
 def dense_head(units: int, activation: str | None, name: str = "predictions") -> keras.layers.Dense:
     """The output layer. It computes in float32 so mixed-precision training keeps a float32 output."""
     return keras.layers.Dense(units, activation=activation, dtype="float32", name=name)
@@ -181,9 +188,3 @@ def chain_styles(make_layers: Callable[..., list], subclass: type[ChainModel], n
         return functional_chain(subclass.input_shape_of(hp), make_layers(**hp), name, input_name)
 
     return Styles(sequential=sequential, functional=functional, subclass=lambda **hp: subclass(**hp))
-
-
-def import_all_implementations() -> None:
-    import zoo
-
-    zoo.register_all()

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import keras
 
-from zoo.nn import ChainModel, dense_head, image_classifier_top, serializable
+from zoo.nn import ChainModel, check_positive_int, dense_head, image_classifier_top, serializable
 
 # keras.applications' batch-normalisation epsilon (from the Caffe models its ImageNet weights came from).
 BN_EPSILON = 1.001e-5
@@ -147,12 +147,6 @@ def flatten_top(*, include_top: bool, pooling: str | None, classes: int, classif
         keras.layers.Dropout(dropout, name="fc2_dropout"),
         dense_head(classes, classifier_activation),
     ]
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return value
 
 
 def check_rate(name: str, value: Any) -> float:

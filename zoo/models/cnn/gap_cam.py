@@ -23,7 +23,8 @@ import os
 import keras
 import numpy as np
 
-from zoo.models.cnn.common import CNNModel, check_positive_int
+from zoo.models.cnn.common import CNNModel
+from zoo.nn import check_positive_int
 from zoo.nn import chain_styles, check_image_classifier_args, image_classifier_top, serializable
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import keras
 
-from zoo.models.cnn.common import CNNModel, check_positive_int, check_rate
+from zoo.models.cnn.common import CNNModel, check_rate
+from zoo.nn import check_positive_int
 from zoo.nn import chain_styles, check_image_classifier_args, dense_head, image_classifier_top, serializable
 
 PADDINGS = ("same", "valid")

@@ -20,9 +20,9 @@ from __future__ import annotations
 import keras
 
 from zoo.models.cnn.common import (
-    CNNModel, apply_chain, build_chain, check_positive_int, check_rate, inherit_trainable,
+    CNNModel, apply_chain, build_chain, check_rate, inherit_trainable,
 )
-from zoo.nn import Styles, dense_head, serializable
+from zoo.nn import Styles, check_positive_int, dense_head, serializable
 
 INPUT_NAME = "tokens"
 

@@ -29,7 +29,8 @@ from typing import Any, Sequence
 
 import keras
 
-from zoo.models.cnn.common import CNNModel, check_positive_int, check_rate, set_trainable
+from zoo.models.cnn.common import CNNModel, check_rate, set_trainable
+from zoo.nn import check_positive_int
 from zoo.nn import Styles, dense_head, load_weights_file, serializable
 
 INPUT_NAME = "image"

@@ -15,22 +15,17 @@ import keras
 import numpy as np
 
 from zoo.data.adapt import encode_targets
-from zoo.nn import ChainModel, chain_styles, dense_head, serializable
+from zoo.nn import ChainModel, chain_styles, check_positive_int, dense_head, serializable
 
 
 def _input_shape(hparams):
     return (hparams["num_words"],)
 
 
-def _check_positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-
-
 def dnn_binary_layers(*, num_words: int = 10000, units: int = 16, **_) -> list[keras.layers.Layer]:
     """Two ReLU layers of `units`, then one sigmoid unit."""
-    _check_positive("num_words", num_words)
-    _check_positive("units", units)
+    check_positive_int("num_words", num_words)
+    check_positive_int("units", units)
     return [
         keras.layers.Dense(units, activation="relu", name="hidden_1"),
         keras.layers.Dense(units, activation="relu", name="hidden_2"),
@@ -111,7 +106,7 @@ def adapt_text(spec, hparams: Mapping[str, Any], splits):
         raise ValueError(f"{spec.name} trains on text (datasets of kind 'text'). "
                          f"Received: {splits.name} of kind {splits.kind!r}")
     num_words = hparams["num_words"]
-    _check_positive("num_words", num_words)
+    check_positive_int("num_words", num_words)
     vectorizer = multi_hot_vectorizer(num_words)
     # Object arrays of Python strings: a fixed-width unicode array would pad every review to the longest one.
     texts = {name: np.asarray([str(t) for t in split.x], dtype=object) for name, split in splits.items()}

@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import keras
 
-from zoo.nn import ChainModel, chain_styles, dense_head, serializable
+from zoo.nn import ChainModel, chain_styles, check_positive_int, dense_head, serializable
 
 
 def _input_shape(hparams):
     return (hparams["input_dim"],)
 
 
-def _check_positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-
-
 def dnn_regression_layers(*, input_dim: int = 10, units: int = 64, **_) -> list[keras.layers.Layer]:
     """Two ReLU layers of `units`, then one linear output unit."""
-    _check_positive("input_dim", input_dim)
-    _check_positive("units", units)
+    check_positive_int("input_dim", input_dim)
+    check_positive_int("units", units)
     return [
         keras.layers.Dense(units, activation="relu", name="hidden_1"),
         keras.layers.Dense(units, activation="relu", name="hidden_2"),

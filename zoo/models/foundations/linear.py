@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.nn import ChainModel, chain_styles, serializable
+from zoo.nn import ChainModel, chain_styles, check_positive_int, serializable
 
 REGULARIZERS = ("none", "l1", "l2")
 
@@ -32,19 +32,14 @@ def weight_penalty(regularizer: str, strength: float):
     return keras.regularizers.L1(float(strength)) if regularizer == "l1" else keras.regularizers.L2(float(strength))
 
 
-def _check_positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-
-
 def _input_shape(hparams):
     return (hparams["input_dim"],)
 
 
 def _linear_unit(units: int, activation: str | None, name: str, input_dim: int, regularizer: str,
                  strength: float) -> list[keras.layers.Layer]:
-    _check_positive("input_dim", input_dim)
-    _check_positive("units", units)
+    check_positive_int("input_dim", input_dim)
+    check_positive_int("units", units)
     # The output layer computes in float32, as `dense_head` does, and carries the weight penalty.
     return [keras.layers.Dense(units, activation=activation, kernel_regularizer=weight_penalty(regularizer, strength),
                                dtype="float32", name=name)]
@@ -127,7 +122,7 @@ class LogisticRegression(ChainModel):
 def softmax_regression_layers(*, input_dim: int = 4, classes: int = 3, regularizer: str = "none",
                               strength: float = 0.01, **_):
     """p(y=k | x) = softmax(W x + b)_k: multinomial logistic regression."""
-    _check_positive("classes", classes)
+    check_positive_int("classes", classes)
     return _linear_unit(classes, "softmax", "softmax", input_dim, regularizer, strength)
 
 

@@ -14,12 +14,7 @@ from typing import Any
 
 import keras
 
-from zoo.nn import Styles, dense_head, serializable
-
-
-def _check_positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+from zoo.nn import Styles, check_positive_int, dense_head, serializable
 
 
 def multi_input_layers(*, source_a_dim: int = 4, source_b_dim: int = 6, branch_units: int = 8,
@@ -32,7 +27,7 @@ def multi_input_layers(*, source_a_dim: int = 4, source_b_dim: int = 6, branch_u
     """
     for name, value in (("source_a_dim", source_a_dim), ("source_b_dim", source_b_dim),
                         ("branch_units", branch_units), ("head_units", head_units)):
-        _check_positive(name, value)
+        check_positive_int(name, value)
     return {
         "source_a_dense": keras.layers.Dense(branch_units, activation="relu", name="source_a_dense"),
         "source_b_dense": keras.layers.Dense(branch_units, activation="relu", name="source_b_dense"),

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from zoo.data.adapt import encode_targets
-from zoo.nn import Styles, serializable
+from zoo.nn import Styles, check_positive_int, serializable
 
 INPUTS = ("user", "item")
 
@@ -94,11 +94,6 @@ class GlobalBias(keras.layers.Layer):
         return {**super().get_config(), "initial_value": self.initial_value}
 
 
-def _check_positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-
-
 def _check_non_negative(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ValueError(f"`{name}` must be a non-negative number. Received: {name}={value!r}")
@@ -117,7 +112,7 @@ def matrix_factorization_layers(*, n_users: int = 1000, n_items: int = 1700, fac
                                 l2: float = 1e-4, mean_rating: float = 3.5, **_) -> dict[str, keras.layers.Layer]:
     """The layers of `matrix_factorization`, in the functional model's weight order."""
     for name, value in (("n_users", n_users), ("n_items", n_items), ("factors", factors)):
-        _check_positive(name, value)
+        check_positive_int(name, value)
     _check_non_negative("l2", l2)
     if isinstance(mean_rating, bool) or not isinstance(mean_rating, (int, float)):
         raise ValueError(f"`mean_rating` must be a number. Received: mean_rating={mean_rating!r}")
@@ -150,7 +145,7 @@ def nmf_layers(*, n_users: int = 1000, n_items: int = 1700, factors: int = 8, l2
                mean_rating: float = 3.5, **_) -> dict[str, keras.layers.Layer]:
     """The layers of `nmf`: non-negative factor tables and their dot product, in weight order."""
     for name, value in (("n_users", n_users), ("n_items", n_items), ("factors", factors)):
-        _check_positive(name, value)
+        check_positive_int(name, value)
     _check_non_negative("l2", l2)
     _check_non_negative("mean_rating", mean_rating)
     # Uniform factors in [0, m] have E[p·q] = factors·m²/4; m is chosen so predictions start at the mean rating.
