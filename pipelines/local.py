@@ -56,9 +56,14 @@ class RunSummary:
         return out
 
 
-def _read(path: str):
+def _read_text(path: str) -> str:
     with open(path, encoding="utf-8") as f:
-        return json.load(f) if path.endswith(".json") or "evaluation" in path or "deployment" in path else f.read()
+        return f.read()
+
+
+def _read_json(path: str):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def _task_dir(run_dir: str, task: str) -> str | None:
@@ -147,23 +152,22 @@ def summarise(model_name: str, dataset: str, run_dir: str) -> RunSummary:
         folder = _task_dir(run_dir, task)
         error = folder and os.path.join(folder, "error.txt")
         if error and os.path.exists(error):
-            summary.succeeded, summary.error = False, f"{task}: {_read(error).strip()}"
+            summary.succeeded, summary.error = False, f"{task}: {_read_text(error).strip()}"
             return summary
     evaluation_path = os.path.join(run_dir, "evaluate", "evaluation")
     gate_output = os.path.join(run_dir, "gate", "executor_output.json")
     if not (os.path.exists(evaluation_path) and os.path.exists(gate_output)):
         summary.succeeded, summary.error = False, "the pipeline stopped before the gate (see the log above)"
         return summary
-    evaluation = _read(evaluation_path)
+    evaluation = _read_json(evaluation_path)
     summary.metric, summary.direction = evaluation["metric"], evaluation["direction"]
     summary.value, summary.metrics = evaluation["value"], evaluation["metrics"]
-    summary.deploy = bool(_read(gate_output)["parameterValues"]["Output"])
-    with open(os.path.join(run_dir, "gate", "report"), encoding="utf-8") as f:
-        summary.report = f.read()
+    summary.deploy = bool(_read_json(gate_output)["parameterValues"]["Output"])
+    summary.report = _read_text(os.path.join(run_dir, "gate", "report"))
     summary.reason = summary.report.strip().splitlines()[-1]
     deployment_path = os.path.join(run_dir, "deploy-local", "deployment")
     if os.path.exists(deployment_path):
-        summary.deployment = _read(deployment_path)
+        summary.deployment = _read_json(deployment_path)
     elif summary.deploy:
         summary.succeeded, summary.error = False, "the gate passed but the deploy step did not run"
     return summary
