@@ -20,7 +20,7 @@
 # 2.21), so this variant deviates from the lock's TensorFlow 2.21 and was not tested here (no TPU, no
 # Docker): treat it as a starting point and pair the versions as Google's "Supported TPU configurations"
 # lists them (TF_TPU_VERSION, LIBTPU_VERSION). Vertex AI's custom-container guide wants libtpu.so in /lib,
-# hence the link to the wheel's copy. zoo.runtime finds the TPU from Vertex AI's TPU_CONFIG and
+# hence the link to the wheel's copy. zoo.pipeline.runtime finds the TPU from Vertex AI's TPU_CONFIG and
 # uses TPUClusterResolver(tpu="local"); with the GPU image on a TPU VM it fails with a one-line error.
 
 ARG PYTHON_VERSION=3.11

@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 LOCK := requirements/test.lock
+# The library alone (`pip install keras-vertex-zoo`, no extras), pinned to the same versions.
+LIBRARY_LOCK := requirements/library.lock
 STAMP := $(VENV)/.installed
 # Keep TensorFlow quiet and on the CPU unless the user says otherwise.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -36,8 +38,10 @@ bench: $(STAMP)
 
 # Re-resolve the pinned set after changing pyproject.toml's dependencies.
 lock:
-	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra pipelines --extra test --python-version 3.11 \
 		--python-platform x86_64-manylinux_2_28 -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --constraint $(LOCK) \
+		--python-platform x86_64-manylinux_2_28 -o $(LIBRARY_LOCK)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

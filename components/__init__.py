@@ -1,4 +1,4 @@
-"""KFP v2 lightweight components: thin wrappers that parse inputs and call `zoo.steps`.
+"""KFP v2 lightweight components: thin wrappers that parse inputs and call `zoo.pipeline.steps`.
 
 The component functions are module-level so they can be read and tested; `make_components(image)` turns
 them into KFP components running in a given container image (the project's image on Vertex AI; locally
@@ -19,7 +19,7 @@ DEFAULT_IMAGE = "us-docker.pkg.dev/PROJECT/zoo/zoo-components:latest"
 def preprocess(model_name: str, dataset_name: str, hparams: str, seed: int, data_dir: str,
                data: Output[Dataset]):
     """Load the dataset, shape it for the model, write train/val/test splits."""
-    from zoo import steps
+    from zoo.pipeline import steps
 
     with steps.report_errors(data.path):
         meta = steps.preprocess(model_name, dataset_name, data.path, hparams=hparams, seed=seed,
@@ -33,7 +33,7 @@ def train(model_name: str, style: str, hparams: str, epochs: int, batch_size: in
     """Train on the prepared data; the Model artifact holds model.keras, saved_model/ and metadata.json."""
     import os
 
-    from zoo import steps
+    from zoo.pipeline import steps
 
     # Beside the output, so a retried (preempted) task finds the same backup and resumes from it.
     backup_dir = os.path.join(os.path.dirname(model.path), "backup")
@@ -50,7 +50,7 @@ def train(model_name: str, style: str, hparams: str, epochs: int, batch_size: in
 def evaluate(model_name: str, data: Input[Dataset], model: Input[Model], metrics: Output[Metrics],
              classification_metrics: Output[ClassificationMetrics], evaluation: Output[Artifact]):
     """Score the model on the test split; log Metrics (and a confusion matrix for classifiers)."""
-    from zoo import steps
+    from zoo.pipeline import steps
 
     with steps.report_errors(evaluation.path):
         result = steps.evaluate(model_name, data.path, model.path, out_path=evaluation.path)
@@ -67,7 +67,7 @@ def gate(baseline_uri: str, floor: str, min_delta: float, require_significance: 
     """The latest-metric gate: True if the candidate should replace the deployed model."""
     import json
 
-    from zoo import steps
+    from zoo.pipeline import steps
 
     with steps.report_errors(report.path):
         with open(evaluation.path, encoding="utf-8") as f:
@@ -85,7 +85,7 @@ def deploy_local(registry_root: str, baseline_uri: str, model: Input[Model], eva
     """Copy the model into the local versioned registry and record it as the new baseline."""
     import json
 
-    from zoo import steps
+    from zoo.pipeline import steps
 
     with steps.report_errors(deployment.path):
         with open(evaluation.path, encoding="utf-8") as f:

@@ -15,8 +15,8 @@ def deploy_vertex(model_name: str, project: str, location: str, baseline_uri: st
     """Upload a new version of `zoo-<model_name>`, deploy it to its endpoint, then record the baseline."""
     import json
 
-    from zoo import steps
-    from zoo.vertex_deploy import deploy
+    from zoo.pipeline import steps
+    from zoo.pipeline.vertex_deploy import deploy
 
     with steps.report_errors(deployment.path):
         with open(evaluation.path, encoding="utf-8") as f:

@@ -1,7 +1,7 @@
 """Training as a model's spec prescribes, for the learning checks (one place, shared by the family tests)."""
 
 import zoo
-from zoo import steps
+from zoo.pipeline import steps
 
 
 def fit_by_recipe(name, splits, *, style="functional", seed=0, epochs=None, **hparams):

@@ -702,7 +702,7 @@ def test_transfer_from_a_digits_backbone_beats_the_same_network_from_scratch(tmp
 def test_text_cnn_trains_on_sentences_and_its_export_takes_raw_text(tmp_path):
     import tensorflow as tf
 
-    from zoo import steps
+    from zoo.pipeline import steps
 
     spec = zoo.get_spec("text_cnn")
     data, model = str(tmp_path / "data"), str(tmp_path / "model")

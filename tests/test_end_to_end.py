@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo import arrays, serving, steps
+from zoo.pipeline import arrays, serving, steps
 
 
 def _param(name):

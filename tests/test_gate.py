@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from zoo.baseline import Baseline, BaselineError, LocalBaselineStore, open_store
-from zoo.gate import decide, paired_test
+from zoo.pipeline.baseline import Baseline, BaselineError, LocalBaselineStore, open_store
+from zoo.pipeline.gate import decide, paired_test
 
 
 def baseline(value, direction="max", metric="accuracy", scores=None, fingerprint="f1", version="1"):

@@ -22,7 +22,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from zoo.baseline import Baseline, BaselineError, GcsBaselineStore
+from zoo.pipeline.baseline import Baseline, BaselineError, GcsBaselineStore
 
 BUCKET = "zoo-test-bucket"
 PREFIX = "baselines"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from zoo import steps
+from zoo.pipeline import steps
 from zoo.metrics import confusion_matrix, get_metric
 
 

@@ -17,8 +17,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from zoo import runtime, steps
-from zoo.runtime import Environment
+from zoo.pipeline import runtime, steps
+from zoo.pipeline.runtime import Environment
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 
@@ -166,7 +166,7 @@ def test_mirrored_strategy_trains_lenet5_on_two_logical_cpus(digits_for_lenet5, 
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     devices = tuple(d.name for d in tf.config.list_logical_devices("CPU"))
 
-    from zoo import runtime, steps
+    from zoo.pipeline import runtime, steps
     environment = runtime.Environment(devices=devices)
     metadata = steps.train("lenet5", {digits_for_lenet5!r}, {str(tmp_path / "model")!r}, epochs=2,
                            batch_size=16, environment=environment)
@@ -220,7 +220,7 @@ def test_a_preempted_training_resumes_from_its_backup(digits_for_lenet5, tmp_pat
                 os.kill(os.getpid(), signal.SIGKILL)
 
     keras.callbacks.TerminateOnNaN = Preempted
-    from zoo import steps
+    from zoo.pipeline import steps
     steps.train("lenet5", {digits_for_lenet5!r}, {str(tmp_path / "model")!r}, epochs=4, backup_dir={backup!r})
     """
     first = run_python(code)
@@ -244,7 +244,7 @@ def test_a_preempted_training_resumes_from_its_backup(digits_for_lenet5, tmp_pat
 def test_an_unusable_tpu_is_a_one_line_error():
     code = """
     import json
-    from zoo import runtime
+    from zoo.pipeline import runtime
     try:
         runtime.make_strategy(runtime.Environment(tpu="local"))
     except RuntimeError as err:
@@ -272,7 +272,7 @@ def test_multi_worker_mirrored_strategy_trains_lenet5_with_two_worker_processes(
     cluster = {"chief": [f"127.0.0.1:{ports[0]}"], "worker": [f"127.0.0.1:{ports[1]}"]}
     code = f"""
     import json, os
-    from zoo import runtime, steps
+    from zoo.pipeline import runtime, steps
     environment = runtime.detect()
     model_dir = runtime.task_dir({str(tmp_path / "model")!r}, environment)
     metadata = steps.train("lenet5", {digits_for_lenet5!r}, model_dir, epochs=2, batch_size=16)

@@ -8,7 +8,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from zoo import serving, steps
+from zoo.pipeline import serving, steps
 
 
 @pytest.fixture(scope="module")

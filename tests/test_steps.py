@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from zoo import arrays, steps
+from zoo.pipeline import arrays, steps
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pytest
 
 from pipelines.compiler import compile_pipeline
 from pipelines.vertex import PRESETS, options
-from zoo.baseline import Baseline, LocalBaselineStore
+from zoo.pipeline.baseline import Baseline, LocalBaselineStore
 from zoo.cli import main
-from zoo.vertex_deploy import deploy
+from zoo.pipeline.vertex_deploy import deploy
 
 IMAGE = "us-central1-docker.pkg.dev/proj/zoo/zoo-components:abc123"
 

@@ -199,7 +199,7 @@ def _run(args) -> int:
 
 
 def _serve(args) -> int:
-    from zoo import serving
+    from zoo.pipeline import serving
 
     server = serving.make_server(args.root, args.name, dataset=args.dataset, host=args.host, port=args.port)
     print(f"serving {args.name} version {server.predictor.version} at http://{args.host}:{server.server_port}"
@@ -214,10 +214,20 @@ def _serve(args) -> int:
 COMMANDS = {"list": _list, "show": _show, "compile": _compile, "submit": _submit, "run": _run, "serve": _serve}
 
 
+# Top-level modules of the `pipelines` extra: without them the library works but no pipeline runs.
+PIPELINE_EXTRA_MODULES = ("kfp", "google")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        try:
+            return COMMANDS[args.command](args)
+        except ModuleNotFoundError as err:
+            if (err.name or "").split(".")[0] not in PIPELINE_EXTRA_MODULES:
+                raise
+            raise UsageError(f"zoo {args.command} needs the pipelines extra ({err.name} is not installed): "
+                             "pip install 'keras-vertex-zoo[pipelines]'") from None
     except UsageError as err:
         print(str(err), file=sys.stderr)
         return 2

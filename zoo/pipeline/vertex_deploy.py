@@ -24,8 +24,8 @@ def deploy(*, model_uri: str, evaluation: dict, baseline_uri: str, serving_image
            serving_machine_type: str = "n1-standard-4", project: str | None = None, location: str | None = None,
            api: Any = None, store: Any = None) -> dict:
     """Upload, deploy and record; returns what was done (resource names, version, baseline outcome)."""
-    from zoo.baseline import better, open_store
-    from zoo.steps import record_baseline
+    from zoo.pipeline.baseline import better, open_store
+    from zoo.pipeline.steps import record_baseline
 
     if api is None:
         from google.cloud import aiplatform as api

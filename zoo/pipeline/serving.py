@@ -88,7 +88,7 @@ class Predictor:
 
 def deployed_predictor(root: str, model: str, dataset: str | None = None) -> Predictor:
     """The predictor of the version that the baseline under `root` says is deployed."""
-    from zoo.baseline import LocalBaselineStore
+    from zoo.pipeline.baseline import LocalBaselineStore
     from zoo.registry import get_spec
 
     spec = get_spec(model)

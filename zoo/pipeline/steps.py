@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from zoo import arrays
+from zoo.pipeline import arrays
 from zoo.registry import check_dataset, check_style, get_spec, resolve_hparams
 
 SPLITS = ("train", "val", "test")
@@ -107,13 +107,13 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
           seed: int = 0, backup_dir: str | None = None, environment=None) -> dict:
     """Build, compile and fit the model on prepared data; write `model.keras`, `saved_model/` and metadata.
 
-    Training picks its distribution strategy and precision from the environment (`zoo.runtime`), stops
+    Training picks its distribution strategy and precision from the environment (`zoo.pipeline.runtime`), stops
     early on the validation loss, fails with a one-line `TrainingError` on a NaN loss, and resumes from
     `backup_dir` (BackupAndRestore) when a preempted run is retried.
     """
     import keras
 
-    from zoo import runtime
+    from zoo.pipeline import runtime
     from zoo.data.adapt import resolve
 
     spec = get_spec(model_name)
@@ -229,9 +229,9 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
 # --------------------------------------------------------------------------------------------------- gate
 def gate(evaluation: dict, baseline_uri: str, *, floor: float | None = None, min_delta: float | None = None,
          require_significance: bool = False, alpha: float = 0.05, store=None):
-    """The gate's decision for an evaluation against the recorded baseline (see `zoo.gate.decide`)."""
-    from zoo.baseline import open_store
-    from zoo.gate import decide
+    """The gate's decision for an evaluation against the recorded baseline (see `zoo.pipeline.gate.decide`)."""
+    from zoo.pipeline.baseline import open_store
+    from zoo.pipeline.gate import decide
 
     spec = get_spec(evaluation["model"])
     store = store or open_store(baseline_uri)
@@ -261,7 +261,7 @@ def _next_version_dir(model_root: str) -> tuple[str, str]:
 
 def record_baseline(store, evaluation: dict, version: str, location: str):
     """Propose the deployed model as the new baseline (compare-and-swap); returns (written, previous)."""
-    from zoo.baseline import Baseline
+    from zoo.pipeline.baseline import Baseline
 
     return store.propose(Baseline(
         model=evaluation["model"], dataset=evaluation["dataset"], metric=evaluation["metric"],
@@ -276,7 +276,7 @@ def deploy_local(model_dir: str, evaluation: dict, registry_root: str, baseline_
     The baseline is written only after the copy is complete, and never over a better baseline that a
     concurrent run recorded meanwhile (then this version is kept in the registry but does not serve).
     """
-    from zoo.baseline import open_store
+    from zoo.pipeline.baseline import open_store
 
     version, path = _next_version_dir(os.path.join(registry_root, evaluation["model"]))
     for name in ("model.keras", "metadata.json"):

@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from zoo.baseline import Baseline
+from zoo.pipeline.baseline import Baseline
 
 
 @dataclasses.dataclass
