@@ -11,7 +11,7 @@ annotations as types.)
 import dataclasses
 
 from kfp import dsl
-from kfp.dsl import Artifact, ClassificationMetrics, Dataset, Input, Markdown, Metrics, Model, Output
+from kfp.dsl import HTML, Artifact, ClassificationMetrics, Dataset, Input, Markdown, Metrics, Model, Output
 
 DEFAULT_IMAGE = "us-docker.pkg.dev/PROJECT/zoo/zoo-components:latest"
 
@@ -47,19 +47,38 @@ def train(model_name: str, style: str, hparams: str, epochs: int, batch_size: in
     model.metadata["framework"] = "keras"
 
 
-def evaluate(model_name: str, data: Input[Dataset], model: Input[Model], metrics: Output[Metrics],
-             classification_metrics: Output[ClassificationMetrics], evaluation: Output[Artifact]):
-    """Score the model on the test split; log Metrics (and a confusion matrix for classifiers)."""
+def evaluate(model_name: str, seed: int, data: Input[Dataset], model: Input[Model], metrics: Output[Metrics],
+             classification_metrics: Output[ClassificationMetrics], evaluation: Output[Artifact],
+             pictures: Output[HTML]):
+    """Score the model on the test split as its task does; log Metrics, a confusion matrix for classifiers,
+    and the task's pictures (sample grids, masks) as an HTML page the Vertex AI console shows."""
+    import base64
+    import html
+    import os
+
     from zoo.pipeline import steps
 
+    # The PNG files live beside the HTML page (its folder is the task's output folder, local or on GCS).
+    pictures_dir = os.path.join(os.path.dirname(pictures.path), "pictures_png")
     with steps.report_errors(evaluation.path):
-        result = steps.evaluate(model_name, data.path, model.path, out_path=evaluation.path)
+        result = steps.evaluate(model_name, data.path, model.path, out_path=evaluation.path,
+                                pictures_dir=pictures_dir, seed=seed)
     for name, value in result["metrics"].items():
         metrics.log_metric(name, value)
     if "confusion_matrix" in result:
         matrix = result["confusion_matrix"]
         classification_metrics.log_confusion_matrix([str(i) for i in range(len(matrix))], matrix)
+    figures = []
+    for title, relative in result.get("pictures", {}).items():
+        with open(os.path.join(pictures_dir, relative), "rb") as f:
+            encoded = base64.b64encode(f.read()).decode("ascii")
+        figures.append(f"<figure><img src='data:image/png;base64,{encoded}'/>"
+                       f"<figcaption>{html.escape(title)}</figcaption></figure>")
+    with open(pictures.path, "w", encoding="utf-8") as f:
+        f.write(f"<html><body><h3>{html.escape(model_name)}</h3>{''.join(figures) or '<p>No pictures.</p>'}"
+                "</body></html>")
     evaluation.metadata.update({"metric": result["metric"], "value": result["value"]})
+    pictures.metadata["files"] = [os.path.join(pictures_dir, p) for p in result.get("pictures", {}).values()]
 
 
 def gate(baseline_uri: str, floor: str, min_delta: float, require_significance: bool, alpha: float,

@@ -77,7 +77,7 @@ def make_pipeline(model_name: str, target: str = "local", image: str = DEFAULT_I
             trained = comps.train(**training_args)
         else:
             trained = vertex.train_task(comps.train, training_args, vertex_options)
-        evaluation = comps.evaluate(model_name=model_name, data=prep.outputs["data"],
+        evaluation = comps.evaluate(model_name=model_name, seed=seed, data=prep.outputs["data"],
                                     model=trained.outputs["model"])
         decision = comps.gate(baseline_uri=baseline_uri, floor=floor, min_delta=min_delta,
                               require_significance=require_significance, alpha=alpha,

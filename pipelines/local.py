@@ -33,6 +33,7 @@ class RunSummary:
     reason: str | None = None
     report: str | None = None
     deployment: dict | None = None
+    pictures: list[str] = dataclasses.field(default_factory=list)
     log: str | None = None
 
     def lines(self) -> list[str]:
@@ -45,6 +46,8 @@ class RunSummary:
         others = ", ".join(f"{k}={v:.4g}" for k, v in self.metrics.items() if k != self.metric)
         out.append(f"test {self.metric} ({arrow}): {self.value:.4f}" + (f"   ({others})" if others else ""))
         out.append(f"gate: {'DEPLOY' if self.deploy else 'KEEP DEPLOYED MODEL'}: {self.reason}")
+        for picture in self.pictures:
+            out.append(f"picture: {picture}")
         if self.deployment:
             out.append(f"deployed: version {self.deployment['version']} at {self.deployment['path']}")
             if self.deployment.get("note"):
@@ -162,6 +165,8 @@ def summarise(model_name: str, dataset: str, run_dir: str) -> RunSummary:
     evaluation = _read_json(evaluation_path)
     summary.metric, summary.direction = evaluation["metric"], evaluation["direction"]
     summary.value, summary.metrics = evaluation["value"], evaluation["metrics"]
+    pictures_dir = os.path.join(run_dir, "evaluate", "pictures_png")
+    summary.pictures = [os.path.join(pictures_dir, p) for p in evaluation.get("pictures", {}).values()]
     summary.deploy = bool(_read_json(gate_output)["parameterValues"]["Output"])
     summary.report = _read_text(os.path.join(run_dir, "gate", "report"))
     summary.reason = summary.report.strip().splitlines()[-1]

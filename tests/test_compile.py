@@ -37,6 +37,18 @@ def test_every_model_compiles_to_json_that_a_vertex_pipeline_job_loads(tmp_path)
         assert job.to_dict()["runtimeConfig"]["gcsOutputDirectory"] == "gs://bucket/root"
 
 
+def test_every_model_compiles_for_vertex_with_custom_job_training_and_endpoint_deploy(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        paths = [compile_pipeline(name, str(tmp_path), target="vertex") for name in zoo.list_models()]
+    for name, path in zip(zoo.list_models(), paths):
+        with open(path) as f:
+            text = f.read()
+        assert "CustomJob" in text or "custom_job" in text or "customJob" in text, name
+        job = _pipeline_job(path)
+        assert job.to_dict()["pipelineSpec"]["pipelineInfo"]["name"] == f"zoo-{name.replace('_', '-')}"
+
+
 def test_compiled_defaults_come_from_the_spec(tmp_path):
     spec = zoo.get_spec("lenet5")
     with open(compile_pipeline("lenet5", str(tmp_path))) as f:

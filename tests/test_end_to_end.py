@@ -26,6 +26,27 @@ def _first_instances(data_dir, n=2):
     return [x[i].tolist() for i in range(n)]
 
 
+def _prepared_shapes(data_dir, predictor):
+    x, _ = arrays.load_split(os.path.join(data_dir, "test.npz"))
+    if isinstance(x, dict):
+        return {k: tuple(v.shape[1:]) for k, v in x.items()}
+    if len(predictor.inputs) != 1 or x.dtype.kind in "US":
+        return None
+    return {next(iter(predictor.inputs)): tuple(x.shape[1:])}
+
+
+def _instances_from_signature(predictor, n=2):
+    """Valid instances for the served signature: small ids, short strings, or zeros."""
+    def value(spec):
+        shape = [d or 4 for d in spec.shape[1:].as_list()]
+        if spec.dtype.name == "string":
+            return np.full(shape, "a good film", dtype=object).tolist() if shape else "a good film"
+        return np.ones(shape, dtype=spec.dtype.as_numpy_dtype).tolist()
+
+    one = {k: value(v) for k, v in predictor.inputs.items()}
+    return [one if len(one) > 1 else next(iter(one.values())) for _ in range(n)]
+
+
 @pytest.mark.parametrize("name", [_param(n) for n in zoo.list_models()])
 def test_steps_end_to_end(name, tmp_path):
     spec = zoo.get_spec(name)
@@ -42,9 +63,12 @@ def test_steps_end_to_end(name, tmp_path):
     deployed = steps.deploy_local(model, evaluation, str(tmp_path / "registry"), str(tmp_path / "baselines"))
     assert deployed["baseline_recorded"]
     predictor = serving.deployed_predictor(str(tmp_path), name, dataset)
-    if spec.serving:  # the serving wrapper takes raw inputs (e.g. text) rather than the prepared arrays
-        return
-    reply = predictor.predict({"instances": _first_instances(data)})
+    prepared = {k: tuple(v.shape[1:].as_list()) for k, v in predictor.inputs.items()}
+    if prepared == _prepared_shapes(data, predictor):
+        instances = _first_instances(data)
+    else:  # the served model takes other inputs than the prepared arrays (raw text, a latent vector, ...)
+        instances = _instances_from_signature(predictor)
+    reply = predictor.predict({"instances": instances})
     assert len(reply["predictions"]) == 2
 
 

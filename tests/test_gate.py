@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from zoo.pipeline.baseline import Baseline, BaselineError, LocalBaselineStore, open_store
-from zoo.pipeline.gate import decide, paired_test
+from zoo.pipeline.gate import decide, paired_p_value
 
 
 def baseline(value, direction="max", metric="accuracy", scores=None, fingerprint="f1", version="1"):
@@ -51,7 +51,7 @@ def test_significance_uses_a_paired_test_on_the_same_test_set():
     slightly[np.flatnonzero(base == 0)[:3]] = 1  # three more hits: better, not significantly
     clearly = base.copy()
     clearly[np.flatnonzero(base == 0)[:40]] = 1
-    common = dict(metric="accuracy", direction="max", require_significance=True, binary=True,
+    common = dict(metric="accuracy", direction="max", require_significance=True, paired_test="mcnemar",
                   test_fingerprint="f1")
     weak = decide(candidate=slightly.mean(), baseline=baseline(base.mean(), scores=base.tolist()),
                   candidate_scores=slightly.tolist(), **common)
@@ -68,8 +68,8 @@ def test_paired_t_test_for_errors_points_the_right_way():
     rng = np.random.default_rng(1)
     base = rng.random(200) + 1.0
     noise = rng.normal(0, 0.1, size=200)
-    _, p_better = paired_test(base - 0.3 + noise, base, "min", binary=False)
-    _, p_worse = paired_test(base + 0.3 + noise, base, "min", binary=False)
+    _, p_better = paired_p_value(base - 0.3 + noise, base, "min", "paired_t")
+    _, p_worse = paired_p_value(base + 0.3 + noise, base, "min", "paired_t")
     assert p_better < 1e-6 and p_worse > 0.99
 
 

@@ -26,32 +26,16 @@ def _small(name):
     return dict(zoo.get_spec(name).small)
 
 
+def _hparams(name):
+    spec = zoo.get_spec(name)
+    return {**spec.defaults, **spec.small}
+
+
 def random_inputs(spec, hparams, batch=BATCH, seed=0):
     """Random inputs that fit the model's signature: a single array, or a dict for several inputs."""
-    rng = np.random.default_rng(seed)
-    arrays = {}
-    for key, sig in spec.inputs(hparams).items():
-        shape = (batch, *[d if d is not None else 8 for d in sig.shape])
-        if sig.dtype.startswith("int"):
-            arrays[key] = rng.integers(int(sig.low), int(sig.high), size=shape).astype(sig.dtype)
-        elif sig.dtype == "string":
-            arrays[key] = np.array(["a good film", "not a good film", "bad", "great"][:batch], dtype=object)
-        else:
-            arrays[key] = rng.uniform(sig.low, sig.high, size=shape).astype(sig.dtype)
-    return arrays if len(arrays) > 1 else next(iter(arrays.values()))
+    from zoo.tasks.base import random_inputs as draw
 
-
-def random_targets(spec, outputs, batch=BATCH, seed=1):
-    """Targets in the form the spec's loss expects, shaped after the model's output."""
-    rng = np.random.default_rng(seed)
-    shape = tuple(outputs.shape)
-    if spec.target == "sparse":
-        return rng.integers(0, shape[-1], size=shape[:-1]).astype("int32")
-    if spec.target == "onehot":
-        return np.eye(shape[-1], dtype="float32")[rng.integers(0, shape[-1], size=shape[:-1])]
-    if spec.target == "binary":
-        return rng.integers(0, 2, size=shape).astype("float32")
-    return rng.normal(size=shape).astype("float32")
+    return draw(spec, hparams, batch, np.random.default_rng(seed))
 
 
 def build(name, style, **extra):
@@ -60,6 +44,15 @@ def build(name, style, **extra):
 
 def _predict(model, x):
     return np.asarray(model.predict(x, verbose=0))
+
+
+def test_every_spec_names_a_task_that_reports_its_gate_metric():
+    from zoo.tasks import get_task
+
+    for name in zoo.list_models():
+        spec = zoo.get_spec(name)
+        task = get_task(spec.task)
+        assert spec.gate.metric in task.metric_names, (name, spec.task, spec.gate.metric)
 
 
 @pytest.mark.parametrize("name,style", CASES)
@@ -76,17 +69,20 @@ def test_builds_with_the_declared_inputs_and_a_float32_output(name, style):
 
 
 @pytest.mark.parametrize("name,style", CASES)
-def test_one_training_step_stays_finite_and_predict_agrees_on_arrays_and_datasets(name, style):
-    import keras
+def test_one_training_step_through_the_task_stays_finite_and_predict_agrees_on_arrays_and_datasets(name, style):
     import tensorflow as tf
 
+    from zoo.tasks import get_task, output_count
+
     spec = zoo.get_spec(name)
+    task = get_task(spec.task)
+    hparams = _hparams(name)
     model = build(name, style)
-    x = random_inputs(spec, _small(name))
-    y = random_targets(spec, _predict(model, x))
-    model.compile(optimizer=keras.optimizers.SGD(1e-3), loss=spec.recipe.loss)
-    history = model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
+    x, y = task.random_batch(spec, hparams, model, BATCH, np.random.default_rng(1))
+    task.compile(model, spec, hparams, learning_rate=1e-3, outputs=output_count(model, spec, hparams))
+    history = model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, **task.fit_kwargs())
+    finite, what = task.history_is_finite(history.history)
+    assert finite, what
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
     on_arrays = _predict(model, x)
     on_dataset = np.asarray(model.predict(tf.data.Dataset.from_tensor_slices(x).batch(2), verbose=0))

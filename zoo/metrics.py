@@ -1,9 +1,10 @@
-"""Evaluation metrics as per-example scores (NumPy only).
+"""Evaluation metrics by name: direction, per-example scores and the paired test that fits them (NumPy only).
 
-Every gate metric here is an aggregate of per-example scores (accuracy is the mean of 0/1 hits, RMSE the
-root of the mean squared error), which lets the gate run a paired significance test of a candidate against
-the deployed model on the same test examples. Families with metrics that do not decompose this way
-(mean IoU, mAP, BLEU) register them with `per_example=None`: the gate then compares point estimates only.
+A metric that is a mean over examples (accuracy: 0/1 hits; RMSE: the root of the mean squared error; a
+per-example loss) declares its per-example function and the paired test the gate runs on those scores
+against the deployed model's: "mcnemar" for 0/1 hits, "paired_t" for real values. Metrics that do not
+decompose over examples (mean IoU, mAP, BLEU, a Fréchet distance) register with `per_example=None` and
+`paired_test=None`; the gate then compares point estimates only. Tasks register their own metrics here.
 """
 
 from __future__ import annotations
@@ -18,13 +19,20 @@ import numpy as np
 class Metric:
     name: str
     direction: str  # "max" or "min"
-    per_example: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
+    per_example: Callable[..., np.ndarray] | None
     aggregate: Callable[[np.ndarray], float] = lambda scores: float(np.mean(scores))
-    binary_scores: bool = False  # scores are 0/1 hits (the gate uses McNemar's test)
+    # The gate's paired test on per-example scores: "mcnemar" (0/1 hits), "paired_t" (real values), or None.
+    paired_test: str | None = None
     uses_threshold: bool = False  # per_example takes the spec's decision threshold for one-score outputs
 
+    def __post_init__(self):
+        if self.direction not in ("max", "min"):
+            raise ValueError(f"Metric direction must be 'max' or 'min'. Received: direction={self.direction!r}")
+        if self.paired_test not in (None, "mcnemar", "paired_t"):
+            raise ValueError(f"Unknown paired test {self.paired_test!r}. Allowed: 'mcnemar', 'paired_t', None.")
 
-def _class_ids(y: np.ndarray) -> np.ndarray:
+
+def class_ids(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim >= 2 and y.shape[-1] > 1:
         return np.argmax(y, axis=-1)
@@ -42,7 +50,7 @@ def predicted_classes(y_pred: np.ndarray, threshold: float = 0.5) -> np.ndarray:
 
 
 def _hits(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    hits = (predicted_classes(y_pred, threshold) == _class_ids(y_true).astype("int64")).astype("float64")
+    hits = (predicted_classes(y_pred, threshold) == class_ids(y_true).astype("int64")).astype("float64")
     return hits.reshape(len(hits), -1).mean(axis=1)
 
 
@@ -53,13 +61,15 @@ def _flat_errors(y_true, y_pred):
 
 
 METRICS: dict[str, Metric] = {
-    "accuracy": Metric("accuracy", "max", _hits, binary_scores=True, uses_threshold=True),
-    "mse": Metric("mse", "min", lambda t, p: np.mean(_flat_errors(t, p) ** 2, axis=1)),
-    "mae": Metric("mae", "min", lambda t, p: np.mean(np.abs(_flat_errors(t, p)), axis=1)),
+    "accuracy": Metric("accuracy", "max", _hits, paired_test="mcnemar", uses_threshold=True),
+    "mse": Metric("mse", "min", lambda t, p: np.mean(_flat_errors(t, p) ** 2, axis=1), paired_test="paired_t"),
+    "mae": Metric("mae", "min", lambda t, p: np.mean(np.abs(_flat_errors(t, p)), axis=1), paired_test="paired_t"),
     "rmse": Metric(
         "rmse", "min", lambda t, p: np.mean(_flat_errors(t, p) ** 2, axis=1),
-        aggregate=lambda s: float(np.sqrt(np.mean(s))),
+        aggregate=lambda s: float(np.sqrt(np.mean(s))), paired_test="paired_t",
     ),
+    # The training loss per example (the recipe's loss, or the model's own such as a VAE's negative ELBO).
+    "loss": Metric("loss", "min", None, paired_test="paired_t"),
 }
 
 
@@ -80,7 +90,7 @@ def get_metric(name: str) -> Metric:
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int, threshold: float = 0.5) -> np.ndarray:
     """classes x classes counts: rows are true classes, columns predicted ones."""
     predicted = predicted_classes(y_pred, threshold)
-    truth = _class_ids(y_true).astype("int64").reshape(-1)
+    truth = class_ids(y_true).astype("int64").reshape(-1)
     matrix = np.zeros((classes, classes), dtype="int64")
     np.add.at(matrix, (truth, predicted.reshape(-1)), 1)
     return matrix

@@ -26,17 +26,39 @@ class TensorSig:
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How the model is compiled and trained by default (the pipeline's train step)."""
+    """How the model is compiled and trained by default (the pipeline's train step, through its task).
 
-    loss: str
+    Attributes:
+        loss: a Keras loss name; a tuple (one per output) or a dict (per output name); or None when the
+            model computes its own loss (`compute_loss`/`add_loss`, or its own `train_step`).
+        loss_weights: per-output weights, a tuple or a dict like `loss` (auxiliary heads weigh less).
+        metrics: Keras metrics `compile` tracks while training (evaluation is the task's).
+        optimizer: a Keras optimizer name, or its config `{"class_name": "adam", "config": {"beta_1": 0.5}}`;
+            the learning rate is set from `learning_rate`.
+        monitor: the validation quantity early stopping watches, or None for no early stopping (a GAN's
+            losses say nothing about its samples).
+        phases: optional "module:function" giving the training stages, `fn(hparams, epochs) ->
+            list[zoo.tasks.Phase]` (transfer learning: feature extraction, then fine-tuning). Default: one.
+    """
+
+    loss: str | tuple[str, ...] | Mapping[str, str] | None
     metrics: tuple[str, ...] = ()
-    optimizer: str = "adam"
+    optimizer: str | Mapping[str, Any] = "adam"
     learning_rate: float = 1e-3
     batch_size: int = 32
     epochs: int = 10
-    # Early stopping watches this validation quantity.
-    monitor: str = "val_loss"
+    monitor: str | None = "val_loss"
     patience: int = 3
+    loss_weights: tuple[float, ...] | Mapping[str, float] | None = None
+    phases: str | None = None
+
+    def __post_init__(self):
+        if self.loss == "" or self.loss == () or self.loss == {}:
+            raise ValueError("Recipe.loss is empty: name a Keras loss (one per output for several outputs), "
+                             "or use None for a model that computes its own loss.")
+        if isinstance(self.optimizer, Mapping) and "class_name" not in self.optimizer:
+            raise ValueError("Recipe.optimizer as a dict needs a 'class_name' (and optionally a 'config'). "
+                             f"Received: optimizer={dict(self.optimizer)!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +93,8 @@ class ModelSpec:
     Attributes:
         name: registry name (what a user types).
         family: catalog family, e.g. "foundations", "cnn".
-        task: "binary_classification", "multiclass_classification", "regression", ...
+        task: the name of its task object (`zoo.tasks.get_task`), which trains, evaluates and serves it:
+            "binary_classification", "multiclass_classification", "regression", ...
         summary: one line on what the model is.
         reference: the paper or seed-note section it follows.
         impl: "module:attribute" of the Keras implementation (a `zoo.models.base.Styles`).

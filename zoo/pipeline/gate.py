@@ -51,13 +51,20 @@ class Decision:
         return f"# Latest-metric gate\n\n| | |\n|---|---|\n{table}\n\n{self.reason}\n"
 
 
-def paired_test(candidate: Sequence[float], baseline: Sequence[float], direction: str,
-                binary: bool) -> tuple[str, float]:
-    """One-sided p-value that the candidate's per-example scores are better than the baseline's."""
+def paired_p_value(candidate: Sequence[float], baseline: Sequence[float], direction: str,
+                test: str) -> tuple[str, float]:
+    """One-sided p-value that the candidate's per-example scores are better than the baseline's.
+
+    `test` is what the task declared for these scores: "mcnemar" (0/1 hits) or "paired_t" (real values).
+    """
     from scipy import stats
 
+    if test not in ("mcnemar", "paired_t"):
+        raise ValueError(f"Unknown paired test {test!r}. Allowed: 'mcnemar', 'paired_t'.")
     cand, base = np.asarray(candidate, dtype="float64"), np.asarray(baseline, dtype="float64")
-    if binary:
+    if len(cand) != len(base):
+        raise ValueError(f"Paired scores differ in length ({len(cand)} vs {len(base)}); they are not paired.")
+    if test == "mcnemar":
         wins = int(np.sum((cand > base)))
         losses = int(np.sum((cand < base)))
         if direction == "min":
@@ -74,7 +81,8 @@ def paired_test(candidate: Sequence[float], baseline: Sequence[float], direction
 def decide(
     *, metric: str, direction: str, candidate: float, baseline: Baseline | None, floor: float | None = None,
     min_delta: float = 0.0, require_significance: bool = False, alpha: float = 0.05,
-    candidate_scores: Sequence[float] | None = None, test_fingerprint: str | None = None, binary: bool = False,
+    candidate_scores: Sequence[float] | None = None, test_fingerprint: str | None = None,
+    paired_test: str | None = None,
 ) -> Decision:
     """Decide whether the candidate deploys. See the module docstring for the rules."""
     if min_delta < 0:
@@ -109,14 +117,15 @@ def decide(
     d.reason = (f"The candidate's {metric} {d.candidate:.6g} beats the deployed model's {baseline.value:.6g} "
                 f"{need} (improvement {improvement:+.6g}).")
     if require_significance:
-        if candidate_scores is None or baseline.scores is None:
-            d.reason += " Significance was required but per-example scores are missing, so nothing deploys."
+        if candidate_scores is None or baseline.scores is None or paired_test is None:
+            d.reason += (f" Significance was required but {metric} has no per-example scores to pair (it is not "
+                         "a mean over examples, or they are missing), so nothing deploys.")
             return d
         if test_fingerprint is None or baseline.test_fingerprint != test_fingerprint:
             d.reason += (" Significance was required but the deployed model was scored on a different test set,"
                          " so no paired test is possible and nothing deploys.")
             return d
-        d.test, d.p_value = paired_test(candidate_scores, baseline.scores, direction, binary)
+        d.test, d.p_value = paired_p_value(candidate_scores, baseline.scores, direction, paired_test)
         if d.p_value >= alpha:
             d.reason += f" The improvement is not significant ({d.test}, p = {d.p_value:.4g} ≥ α = {alpha:g})."
             return d

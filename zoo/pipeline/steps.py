@@ -83,41 +83,51 @@ def read_meta(data_dir: str) -> dict:
 
 
 # -------------------------------------------------------------------------------------------------- train
-def make_dataset(x, y, *, batch_size: int, shuffle: bool, seed: int):
-    """A `tf.data` pipeline over in-memory arrays: cached, shuffled per epoch, batched, prefetched."""
+def make_dataset(x, y, *, batch_size: int, shuffle: bool, seed: int, example_map=None):
+    """A `tf.data` pipeline over prepared arrays: cached, shuffled per epoch, mapped per example by the task,
+    batched, prefetched."""
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if shuffle:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    if example_map is not None:
+        ds = ds.map(example_map, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def compile_model(model, spec, learning_rate: float):
-    import keras
+def compile_model(model, spec, learning_rate: float, hparams=None, outputs: int = 1):
+    """Compile `model` as its task does (the recipe's optimizer config, losses and weights)."""
+    from zoo.tasks import get_task
 
-    recipe = spec.recipe
-    optimizer = keras.optimizers.get({"class_name": recipe.optimizer, "config": {"learning_rate": learning_rate}})
-    model.compile(optimizer=optimizer, loss=recipe.loss, metrics=list(recipe.metrics) or None)
-    return model
+    return get_task(spec.task).compile(model, spec, hparams or dict(spec.defaults), learning_rate=learning_rate,
+                                       outputs=outputs)
+
+
+def _info(meta: dict) -> dict:
+    """What the task learns of the data: the adapter's fitted state plus the class count."""
+    return {"classes": meta.get("classes"), **meta.get("info", {})}
 
 
 def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "functional", hparams=None,
           epochs: int | None = None, batch_size: int | None = None, learning_rate: float | None = None,
           seed: int = 0, backup_dir: str | None = None, environment=None) -> dict:
-    """Build, compile and fit the model on prepared data; write `model.keras`, `saved_model/` and metadata.
+    """Build the model and train it as its task prescribes; write `model.keras`, `saved_model/` and metadata.
 
-    Training picks its distribution strategy and precision from the environment (`zoo.pipeline.runtime`), stops
-    early on the validation loss, fails with a one-line `TrainingError` on a NaN loss, and resumes from
-    `backup_dir` (BackupAndRestore) when a preempted run is retried.
+    The task maps examples on the fly, compiles the model (or lets it own its loss and training step) and
+    may train in several phases (feature extraction, then fine-tuning). Training picks its distribution
+    strategy and precision from the environment (`zoo.pipeline.runtime`), stops early on the recipe's
+    monitor, fails with a one-line `TrainingError` when a training quantity or a weight becomes NaN, and
+    resumes from `backup_dir` (BackupAndRestore) when a preempted run is retried.
     """
     import keras
 
     from zoo.pipeline import runtime
-    from zoo.data.adapt import resolve
+    from zoo.tasks import get_task, output_count
 
     spec = get_spec(model_name)
     check_style(spec, style)
+    task = get_task(spec.task)
     config = resolve_hparams(spec, parse_hparams(hparams))
     recipe = spec.recipe
     epochs = recipe.epochs if epochs is None else int(epochs)
@@ -137,34 +147,55 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     x_train, y_train = load_prepared(data_dir, "train")
     x_val, y_val = load_prepared(data_dir, "val")
     meta = read_meta(data_dir)
+    info = _info(meta)
     with strategy.scope():
         import zoo
 
         model = zoo.build(model_name, style=style, **{k: v for k, v in config.items() if k in spec.defaults})
-        compile_model(model, spec, learning_rate)
-    callbacks = [
-        keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.EarlyStopping(monitor=recipe.monitor, patience=recipe.patience, restore_best_weights=True),
-    ]
-    if backup_dir:
-        # double_checkpoint: a preemption while a checkpoint is written leaves the previous one usable.
-        callbacks.append(keras.callbacks.BackupAndRestore(runtime.task_dir(backup_dir, environment),
-                                                          double_checkpoint=True, delete_checkpoint=True))
+    outputs = output_count(model, spec, config)
+    example_map = task.example_map(spec, config, info, outputs)
+    train_data = make_dataset(x_train, y_train, batch_size=global_batch, shuffle=True, seed=seed,
+                              example_map=example_map)
+    val_data = make_dataset(x_val, y_val, batch_size=global_batch, shuffle=False, seed=seed, example_map=example_map)
+    phases = task.phases(spec, config, epochs)
+    history: dict[str, list[float]] = {}
+    first_epoch = None
+    done = 0
     try:
-        history = model.fit(
-            make_dataset(x_train, y_train, batch_size=global_batch, shuffle=True, seed=seed),
-            validation_data=make_dataset(x_val, y_val, batch_size=global_batch, shuffle=False, seed=seed),
-            epochs=epochs, callbacks=callbacks, verbose=2, shuffle=False,  # the tf.data pipeline shuffles
-        )
+        for phase in phases:
+            if phase.prepare is not None:
+                phase.prepare(model)
+            with strategy.scope():
+                task.compile(model, spec, config, learning_rate=learning_rate * phase.learning_rate_scale,
+                             outputs=outputs, phase=phase)
+            callbacks = [keras.callbacks.TerminateOnNaN()]
+            if recipe.monitor:
+                callbacks.append(keras.callbacks.EarlyStopping(monitor=recipe.monitor, patience=recipe.patience,
+                                                               restore_best_weights=True))
+            if backup_dir:
+                # One backup per phase; double_checkpoint: a preemption while a checkpoint is written leaves
+                # the previous one usable.
+                folder = runtime.task_dir(backup_dir if len(phases) == 1 else os.path.join(backup_dir, phase.name),
+                                          environment)
+                callbacks.append(keras.callbacks.BackupAndRestore(folder, double_checkpoint=True,
+                                                                  delete_checkpoint=True))
+            fitted = model.fit(train_data, validation_data=val_data, initial_epoch=done, epochs=done + phase.epochs,
+                               callbacks=callbacks, verbose=2, shuffle=False, **task.fit_kwargs())
+            if first_epoch is None:
+                first_epoch = int(fitted.epoch[0]) if fitted.epoch else 0
+            for key, values in fitted.history.items():
+                history.setdefault(key, []).extend(float(v) for v in values)
+            done += phase.epochs
     finally:
         keras.config.set_dtype_policy("float32")
-    losses = history.history.get("loss", [])
+    finite, what = task.history_is_finite(history)
     # Keras clips probabilities inside its cross-entropies, so NaN weights can hide behind a finite loss.
-    weights_finite = all(np.all(np.isfinite(w)) for w in model.get_weights())
-    if not losses or not all(math.isfinite(v) for v in losses) or not weights_finite:
-        what = "the loss" if not all(math.isfinite(v) for v in losses) else "the weights"
+    if finite and not all(np.all(np.isfinite(w)) for w in model.get_weights()):
+        finite, what = False, "the weights"
+    if not finite:
+        epochs_run = max((len(v) for v in history.values()), default=0)
         raise TrainingError(
-            f"Training diverged: {what} became NaN or infinite in epoch {len(losses)} "
+            f"Training diverged: {what} became NaN or infinite in epoch {epochs_run} "
             f"(learning_rate={learning_rate:g}); lower the learning rate or check the data."
         )
     if not environment.is_chief:
@@ -174,16 +205,17 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
         model_dir = tempfile.mkdtemp(prefix="zoo-worker-")
     os.makedirs(model_dir, exist_ok=True)
     model.save(os.path.join(model_dir, "model.keras"))
-    serving_model = resolve(spec.serving)(model, meta.get("info", {})) if spec.serving else model
-    serving_model.export(os.path.join(model_dir, "saved_model"), verbose=False)
+    task.serving_model(model, spec, config, info).export(os.path.join(model_dir, "saved_model"), verbose=False)
+    train_keys = [k for k in history if not k.startswith("val_")]
     metadata = {
-        "model": model_name, "style": style, "hparams": config, "dataset": meta["dataset"], "seed": seed,
-        "epochs": epochs, "epochs_run": len(losses),
+        "model": model_name, "task": spec.task, "style": style, "hparams": config, "dataset": meta["dataset"],
+        "seed": seed, "epochs": epochs, "epochs_run": len(history[train_keys[0]]) if train_keys else 0,
+        "phases": [{"name": p.name, "epochs": p.epochs, "learning_rate": learning_rate * p.learning_rate_scale}
+                   for p in phases],
         # After a preemption, fit resumes from the backup: the first epoch of this attempt is not 0.
-        "resumed_from_epoch": int(history.epoch[0]) if history.epoch else 0, "batch_size": batch_size, "global_batch_size": global_batch,
+        "resumed_from_epoch": first_epoch or 0, "batch_size": batch_size, "global_batch_size": global_batch,
         "learning_rate": learning_rate, "strategy": runtime.strategy_name(environment), "precision": policy,
-        "replicas": strategy.num_replicas_in_sync, "keras_version": keras.__version__,
-        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        "replicas": strategy.num_replicas_in_sync, "keras_version": keras.__version__, "history": history,
         "test_fingerprint": meta["test_fingerprint"],
     }
     _write_json(os.path.join(model_dir, "metadata.json"), metadata)
@@ -191,36 +223,49 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
 
 
 # ----------------------------------------------------------------------------------------------- evaluate
-def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | None = None) -> dict:
-    """Score the trained model on the test split with the gate metric (per example and overall).
+def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | None = None, *,
+             pictures_dir: str | None = None, seed: int = 0) -> dict:
+    """Score the trained model on the test split as its task does: every metric, and the gate metric's
+    per-example scores with the paired test that fits them (when it is a mean over examples).
 
-    The model is loaded from its `.keras` file with `safe_mode=True`, as any consumer would.
+    The model is loaded from its `.keras` file with `safe_mode=True`, as any consumer would; the test split
+    is streamed in batches. Pictures the task draws (sample grids, masks) go to `pictures_dir`.
     """
     import zoo
-    from zoo.metrics import confusion_matrix, get_metric
+    from zoo.tasks import get_task, output_count
 
     spec = get_spec(model_name)
+    task = get_task(spec.task)
     meta = read_meta(data_dir)
+    info = _info(meta)
+    trained = _read_json(os.path.join(model_dir, "metadata.json"))
+    config = trained.get("hparams") or resolve_hparams(spec, {})
     model = zoo.load_model(os.path.join(model_dir, "model.keras"))
     x_test, y_test = load_prepared(data_dir, "test")
-    predictions = np.asarray(model.predict(x_test, batch_size=256, verbose=0))
-    metric = get_metric(spec.gate.metric)
-    threshold = {"threshold": spec.gate.decision_threshold} if metric.uses_threshold else {}
-    scores = metric.per_example(y_test, predictions, **threshold)
+    example_map = task.example_map(spec, config, info, output_count(model, spec, config))
+    batches = make_dataset(x_test, y_test, batch_size=256, shuffle=False, seed=seed, example_map=example_map)
+    result = task.evaluate(model, batches, spec, config, info, seed=seed)
+    if spec.gate.metric not in result.metrics:
+        raise RuntimeError(f"The {spec.task} task reported {sorted(result.metrics)}, not the gate metric "
+                           f"{spec.gate.metric!r} of {model_name}.")
+    value = float(result.metrics[spec.gate.metric])
+    fingerprint = meta["test_fingerprint"]
+    if result.fingerprint:
+        fingerprint = f"{fingerprint}+{result.fingerprint}"
     evaluation = {
-        "model": model_name, "dataset": meta["dataset"], "metric": metric.name, "direction": spec.gate.direction,
-        "value": float(metric.aggregate(scores)), "examples": int(len(scores)),
-        "scores": [float(s) for s in scores], "binary_scores": metric.binary_scores,
-        "test_fingerprint": meta["test_fingerprint"], "metrics": {metric.name: float(metric.aggregate(scores))},
+        "model": model_name, "dataset": meta["dataset"], "task": spec.task, "metric": spec.gate.metric,
+        "direction": spec.gate.direction, "value": value,
+        "metrics": {k: float(v) for k, v in result.metrics.items()},
+        "scores": None if result.scores is None else [float(s) for s in result.scores],
+        "paired_test": result.paired_test, "test_fingerprint": fingerprint,
+        "examples": int(len(y_test)),
     }
-    if spec.recipe.loss:
-        compile_model(model, spec, spec.recipe.learning_rate)
-        evaluation["metrics"]["loss"] = float(model.evaluate(x_test, y_test, batch_size=256, verbose=0,
-                                                             return_dict=True)["loss"])
-    if "classification" in spec.task and meta.get("classes"):
-        classes = int(meta["classes"])
-        evaluation["confusion_matrix"] = confusion_matrix(y_test, predictions, max(classes, 2),
-                                                          spec.gate.decision_threshold).tolist()
+    if result.confusion_matrix is not None:
+        evaluation["confusion_matrix"] = result.confusion_matrix
+    if pictures_dir:
+        os.makedirs(pictures_dir, exist_ok=True)
+        drawn = task.pictures(model, batches, spec, config, info, pictures_dir, seed=seed)
+        evaluation["pictures"] = {title: os.path.relpath(path, pictures_dir) for title, path in drawn.items()}
     if out_path:
         _write_json(out_path, evaluation)
     return evaluation
@@ -241,7 +286,7 @@ def gate(evaluation: dict, baseline_uri: str, *, floor: float | None = None, min
         baseline=baseline, floor=spec.gate.floor if floor is None else floor,
         min_delta=spec.gate.min_delta if min_delta is None else min_delta,
         require_significance=require_significance, alpha=alpha, candidate_scores=evaluation.get("scores"),
-        test_fingerprint=evaluation.get("test_fingerprint"), binary=evaluation.get("binary_scores", False),
+        test_fingerprint=evaluation.get("test_fingerprint"), paired_test=evaluation.get("paired_test"),
     )
 
 

@@ -32,9 +32,9 @@ def _tokens(hp):
     return {"tokens": TensorSig((hp["sequence_length"],), dtype="int32", low=0, high=hp["vocab_size"])}
 
 
-def _recipe(epochs: int, patience: int = 3, learning_rate: float = 1e-3, batch_size: int = 32) -> Recipe:
+def _recipe(epochs: int, patience: int = 3, learning_rate: float = 1e-3, batch_size: int = 32, **more) -> Recipe:
     return Recipe(loss="sparse_categorical_crossentropy", metrics=("accuracy",), learning_rate=learning_rate,
-                  batch_size=batch_size, epochs=epochs, patience=patience)
+                  batch_size=batch_size, epochs=epochs, patience=patience, **more)
 
 
 def _classifier(name, *, summary, reference, impl, defaults, recipe, floor, small=None, online=("cifar10",),
@@ -128,7 +128,8 @@ SPECS = [
         impl="zoo.models.cnn.googlenet:GOOGLENET",
         defaults={**IMAGENET_SIZED, "dropout": 0.4, "aux_heads": False},
         small=DIGITS_SIZED,
-        recipe=_recipe(epochs=15, patience=4),
+        # With aux_heads=True the two auxiliary classifiers train on the same labels at the paper's weight 0.3.
+        recipe=_recipe(epochs=15, patience=4, loss_weights=(1.0, 0.3, 0.3)),
         floor=0.8,
     ),
     *[
@@ -216,7 +217,8 @@ SPECS = [
         output="class probabilities, shape (batch, classes)",
         offline_datasets=("digits",),
         online_datasets=("cats_vs_dogs",),
-        recipe=_recipe(epochs=8),
+        # Feature extraction (backbone frozen), then fine-tuning from `trainable_from` at a tenth of the rate.
+        recipe=_recipe(epochs=8, phases="zoo.models.cnn.transfer:training_phases"),
         gate=Gate(metric="accuracy", direction="max", floor=0.8),
         # Offline there are no pretrained weights to extract features with, so the dry run trains the
         # whole backbone (batch normalisation frozen): the notes' "architecture only" transfer.

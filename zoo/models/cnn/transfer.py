@@ -234,6 +234,37 @@ def _subclass(*, backbone, input_shape, backbone_weights=None, **hparams):
 TRANSFER_LEARNING = Styles(sequential=_sequential, functional=_functional, subclass=_subclass)
 
 
+def training_phases(hparams: dict, epochs: int) -> list:
+    """The pipeline's training stages (a recipe's `phases`): feature extraction, then fine-tuning.
+
+    The first half of the epochs trains the head on the frozen backbone; the rest unfreezes the backbone
+    from `trainable_from` on and trains at a tenth of the learning rate. With `trainable_from=None` (the
+    backbone stays frozen) or a single epoch, there is only the feature-extraction stage.
+    """
+    from zoo.tasks import Phase
+
+    start = hparams.get("trainable_from")
+    freeze = _Unfreeze(None)
+    if start is None or epochs < 2:
+        return [Phase("feature_extraction", epochs, prepare=freeze)]
+    first = epochs // 2
+    return [Phase("feature_extraction", first, prepare=freeze),
+            Phase("fine_tuning", epochs - first, learning_rate_scale=0.1, prepare=_Unfreeze(start))]
+
+
+class _Unfreeze:
+    """Set a transfer model's backbone trainable from a layer on (None: all frozen) before a stage compiles."""
+
+    def __init__(self, start):
+        self.start = start
+
+    def __call__(self, model):
+        backbone = backbone_of(model)
+        if self.start is not None:
+            _start_index(backbone, self.start)  # fail on a bad layer with a clear error
+        set_trainable_from(backbone, self.start)
+
+
 def fit_two_phase(
     model: keras.Model, x: Any, y: Any = None, *, trainable_from: int | str, validation_data: Any = None,
     feature_epochs: int = 5, fine_tune_epochs: int = 5, learning_rate: float = 1e-3,
