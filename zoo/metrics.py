@@ -83,6 +83,11 @@ def register_metric(metric: Metric) -> Metric:
 
 def get_metric(name: str) -> Metric:
     if name not in METRICS:
+        # Tasks register their own metrics when their module is imported.
+        from zoo.tasks import list_tasks
+
+        list_tasks()
+    if name not in METRICS:
         raise ValueError(f"Unknown metric {name!r}. Allowed: {', '.join(sorted(METRICS))}.")
     return METRICS[name]
 

@@ -244,7 +244,13 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
     x_test, y_test = load_prepared(data_dir, "test")
     example_map = task.example_map(spec, config, info, output_count(model, spec, config))
     batches = make_dataset(x_test, y_test, batch_size=256, shuffle=False, seed=seed, example_map=example_map)
-    result = task.evaluate(model, batches, spec, config, info, seed=seed)
+    extra = {}
+    if task.uses_train_split:
+        # A task that measures against a reference it fits first (the sample-quality judge) reads the
+        # labelled training split, unmapped.
+        x_train, y_train = load_prepared(data_dir, "train")
+        extra["train_batches"] = make_dataset(x_train, y_train, batch_size=256, shuffle=False, seed=seed)
+    result = task.evaluate(model, batches, spec, config, info, seed=seed, **extra)
     if spec.gate.metric not in result.metrics:
         raise RuntimeError(f"The {spec.task} task reported {sorted(result.metrics)}, not the gate metric "
                            f"{spec.gate.metric!r} of {model_name}.")

@@ -20,12 +20,7 @@ def _discover() -> None:
     if _TASKS:
         return
     for module in _MODULES:
-        try:
-            loaded = importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name == module:
-                continue  # not written yet
-            raise
+        loaded = importlib.import_module(module)
         for value in vars(loaded).values():
             if isinstance(value, type) and issubclass(value, Task) and value.names and value.__module__ == module:
                 instance = value()

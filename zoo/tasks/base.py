@@ -79,6 +79,8 @@ class Task:
     names: tuple[str, ...] = ()
     #: the metrics `evaluate` reports; a spec's gate metric must be one of them
     metric_names: tuple[str, ...] = ()
+    #: `evaluate` also gets `train_batches`, the labelled training split unmapped (a judge fitted on it)
+    uses_train_split: bool = False
 
     # ---------------------------------------------------------------------------------------------- data
     def example_map(self, spec, hparams: Mapping[str, Any], info: Mapping[str, Any], outputs: int = 1):
@@ -126,7 +128,8 @@ class Task:
 
     # ---------------------------------------------------------------------------------------- evaluation
     def evaluate(self, model, batches: Iterable, spec, hparams: Mapping[str, Any], info: Mapping[str, Any], *,
-                 seed: int = 0) -> Evaluation:
+                 seed: int = 0, train_batches: Iterable | None = None) -> Evaluation:
+        """Score `model` on the test `batches` (mapped by `example_map`); seeded where it samples."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------------------------------- serving

@@ -1,0 +1,156 @@
+"""Synthetic scenes of coloured shapes for the vision applications (catalog D): seeded, no download.
+
+Every image is drawn from a *scene*: a noisy background and one to `max_shapes` filled shapes (rectangle,
+ellipse, triangle), each with a class, a named colour and a bounding box. Later shapes are drawn over
+earlier ones. The scene is the single source of truth; a `target` turns it into labels:
+
+- "mask": a per-pixel class map, 0 for the background and 1..3 for the shape classes (semantic
+  segmentation, e.g. `fcn`).
+
+The scene already records each shape's box and colour name, so detection targets (boxes) and captions
+("a red ellipse and a blue triangle") are further targets over the same scenes.
+
+A shape's colour is drawn from a named palette independently of its class, so a segmenter must tell the
+classes apart by their geometry, not their colour.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from zoo.data import Splits, dataset, split_arrays
+from zoo.data.generated import _check_choice, _check_positive_int, _check_fraction
+
+SHAPE_CLASSES = ("background", "rectangle", "ellipse", "triangle")
+TARGETS = ("mask",)
+# Named colours (RGB in [0, 1]); each shape takes one, jittered slightly, that stands out from its background.
+PALETTE = {
+    "red": (0.85, 0.15, 0.15),
+    "green": (0.15, 0.7, 0.2),
+    "blue": (0.15, 0.3, 0.9),
+    "yellow": (0.95, 0.85, 0.15),
+    "magenta": (0.85, 0.2, 0.8),
+    "cyan": (0.2, 0.85, 0.9),
+    "orange": (0.95, 0.55, 0.1),
+    "white": (0.95, 0.95, 0.95),
+    "black": (0.05, 0.05, 0.05),
+}
+MIN_CONTRAST = 0.35  # least Euclidean RGB distance between a shape's colour and the background's
+
+
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    """One shape of a scene: its class id (1..3), colour name and box (y0, x0, y1, x1) in pixels, end-exclusive."""
+
+    label: int
+    colour: str
+    box: tuple[int, int, int, int]
+
+
+@dataclasses.dataclass(frozen=True)
+class Scene:
+    """One drawn image (H, W, 3 floats in [0, 1]), its per-pixel classes (H, W) and its shapes, in drawing order."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    shapes: tuple[Shape, ...]
+
+
+def _region(label: int, box, rng: np.random.Generator, size: int) -> np.ndarray:
+    """The pixels (H, W bool) a shape of class `label` covers inside `box`."""
+    y0, x0, y1, x1 = box
+    yy, xx = np.mgrid[0:size, 0:size].astype("float64") + 0.5  # pixel centres
+    if label == 1:  # rectangle: the box itself
+        return (yy >= y0) & (yy < y1) & (xx >= x0) & (xx < x1)
+    if label == 2:  # ellipse inscribed in the box
+        cy, cx, ry, rx = (y0 + y1) / 2, (x0 + x1) / 2, (y1 - y0) / 2, (x1 - x0) / 2
+        return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
+    # Triangle: the apex on one side of the box (a random point of it), the base along the opposite side.
+    side = rng.integers(4)
+    t = rng.uniform(0.2, 0.8)
+    if side == 0:  # apex on top
+        corners = [(y0, x0 + t * (x1 - x0)), (y1, x0), (y1, x1)]
+    elif side == 1:  # apex at the bottom
+        corners = [(y1, x0 + t * (x1 - x0)), (y0, x0), (y0, x1)]
+    elif side == 2:  # apex on the left
+        corners = [(y0 + t * (y1 - y0), x0), (y0, x1), (y1, x1)]
+    else:  # apex on the right
+        corners = [(y0 + t * (y1 - y0), x1), (y0, x0), (y1, x0)]
+    signs = []
+    for (ay, ax), (by, bx) in zip(corners, corners[1:] + corners[:1]):
+        signs.append((bx - ax) * (yy - ay) - (by - ay) * (xx - ax))
+    signs = np.stack(signs)
+    return np.all(signs >= 0, axis=0) | np.all(signs <= 0, axis=0)
+
+
+def draw_scene(rng: np.random.Generator, *, size: int = 32, max_shapes: int = 3, noise: float = 0.05) -> Scene:
+    """Draw one scene: a noisy background of a random tone and 1..`max_shapes` shapes over it.
+
+    Args:
+        rng: the only source of randomness (the same generator state draws the same scene).
+        size: height and width in pixels.
+        max_shapes: most shapes per image (at least one is drawn).
+        noise: standard deviation of the Gaussian pixel noise added to the whole image.
+
+    Returns:
+        A `Scene`. A shape that later shapes cover completely keeps its entry (and box) but has no pixels in
+        the mask.
+    """
+    background = rng.uniform(0.25, 0.75) + rng.uniform(-0.1, 0.1, size=3)
+    # A gentle linear gradient so the background is not a single colour.
+    ramp = np.linspace(-1.0, 1.0, size)
+    gradient = rng.uniform(-0.08, 0.08) * ramp[:, None] + rng.uniform(-0.08, 0.08) * ramp[None, :]
+    image = np.clip(background[None, None, :] + gradient[..., None], 0.0, 1.0)
+    mask = np.zeros((size, size), dtype="int32")
+    names = [n for n, rgb in PALETTE.items() if np.linalg.norm(np.asarray(rgb) - background) >= MIN_CONTRAST]
+    shapes = []
+    low, high = max(4, size // 5), max(5, size // 2)
+    for _ in range(int(rng.integers(1, max_shapes + 1))):
+        label = int(rng.integers(1, len(SHAPE_CLASSES)))
+        height, width = (int(v) for v in rng.integers(low, high + 1, size=2))
+        y0, x0 = int(rng.integers(0, size - height + 1)), int(rng.integers(0, size - width + 1))
+        box = (y0, x0, y0 + height, x0 + width)
+        region = _region(label, box, rng, size)
+        colour = names[int(rng.integers(len(names)))]
+        rgb = np.clip(np.asarray(PALETTE[colour]) + rng.uniform(-0.05, 0.05, size=3), 0.0, 1.0)
+        image[region] = rgb
+        mask[region] = label
+        shapes.append(Shape(label, colour, box))
+    image = np.clip(image + rng.normal(0.0, noise, size=image.shape), 0.0, 1.0).astype("float32")
+    return Scene(image, mask, tuple(shapes))
+
+
+@dataset("synthetic_shapes", offline=True,
+         summary="32x32 RGB scenes of 1-3 coloured rectangles, ellipses and triangles on a noisy background, "
+                 "with per-pixel class masks (target='mask').")
+def synthetic_shapes(*, seed: int = 0, data_dir=None, n: int = 3000, size: int = 32, max_shapes: int = 3,
+                     noise: float = 0.05, target: str = "mask") -> Splits:
+    """Scenes of coloured shapes and their labels, for the vision applications.
+
+    Args:
+        n: number of images.
+        size: height and width of the images (at least 16).
+        max_shapes: most shapes per image; each image has 1..max_shapes.
+        noise: standard deviation of the pixel noise, in [0, 0.5].
+        target: which labels y holds: "mask" (per-pixel classes).
+
+    Returns:
+        `Splits` of kind "segmentation": x float32 (N, size, size, 3) in [0, 1], y int32 (N, size, size) with
+        0 for the background and 1..3 for rectangle, ellipse, triangle; 4 classes, 70/15/15 split.
+        `info["class_names"]` names the classes.
+    """
+    _check_choice("synthetic_shapes target", target, TARGETS)
+    n = _check_positive_int("n", n, minimum=20)
+    size = _check_positive_int("size", size, minimum=16)
+    max_shapes = _check_positive_int("max_shapes", max_shapes)
+    noise = _check_fraction("noise", noise, high=0.5)
+    rng = np.random.default_rng(seed)
+    scenes = [draw_scene(rng, size=size, max_shapes=max_shapes, noise=noise) for _ in range(n)]
+    x = np.stack([s.image for s in scenes])
+    y = np.stack([s.mask for s in scenes])
+    train, val, test = split_arrays(x, y, seed=seed, stratify=False)
+    info = {"class_names": list(SHAPE_CLASSES), "target": target, "size": size, "max_shapes": max_shapes,
+            "noise": noise, "background_class": 0}
+    return Splits("synthetic_shapes", "segmentation", train, val, test, classes=len(SHAPE_CLASSES), info=info)

@@ -1,0 +1,1 @@
+"""Catalog section G, generative models: the variational autoencoder and the deep convolutional GAN."""
