@@ -45,13 +45,19 @@ def test_unknown_dataset_names_close_matches():
     assert {"digits", "iris", "breast_cancer", "diabetes", "mnist", "synthetic_xor"} <= set(list_datasets())
 
 
-def test_mnist_loads_through_tfds_with_its_mock_data(tmp_path):
+def test_mnist_streams_through_tfds_with_its_mock_data_at_the_models_input_size(tmp_path):
     import tensorflow_datasets as tfds
+
+    from zoo.data.stream import TfdsSplit, read
+    from zoo.pipeline import steps
 
     with tfds.testing.mock_data(num_examples=12):
         splits = load_dataset("mnist", data_dir=str(tmp_path))
-    assert splits.kind == "image" and splits.classes == 10
-    assert splits.train.x.shape[1:] == (28, 28, 1) and splits.train.x.dtype == np.float32
-    assert splits.train.x.max() <= 1.0 and splits.test.y.dtype == np.int32
-    lenet = zoo.get_spec("lenet5")
-    assert adapt(lenet, lenet.defaults, splits).test.x.shape[1:] == (32, 32, 1)
+        assert splits.kind == "image" and splits.classes == 10 and splits.streamed
+        assert isinstance(splits.train, TfdsSplit) and splits.test.split == "test"
+        meta = steps.preprocess("lenet5", "mnist", str(tmp_path / "prepared"), data_dir=str(tmp_path / "tfds"))
+        assert meta["format"] == "tfds" and meta["sizes"]["test"] == 12
+        assert meta["splits"]["train"]["split"] == "train[:90%]" and meta["splits"]["test"]["data_dir"]
+        x, y = next(iter(read(str(tmp_path / "prepared"), "test", batch_size=12)))
+    assert tuple(x.shape) == (12, 32, 32, 1) and x.dtype.name == "float32" and float(x.numpy().max()) <= 1.0
+    assert y.dtype.name == "int32"

@@ -30,7 +30,8 @@ class Split:
 
 @dataclasses.dataclass
 class Splits:
-    """A dataset's three splits and what they hold.
+    """A dataset's three splits and what they hold: `Split` arrays, or for data too large to hold, sources
+    that preprocess describes and the reader streams (`zoo.data.stream.TfdsSplit`, `ExampleStream`).
 
     Attributes:
         kind: "image" (x: N,H,W,C floats in [0, 1]), "tabular" (N,F standardised floats), "text"
@@ -48,6 +49,13 @@ class Splits:
 
     def items(self):
         return (("train", self.train), ("val", self.val), ("test", self.test))
+
+    @property
+    def streamed(self) -> bool:
+        """The splits are sources to stream (TFDS references, example generators), not arrays."""
+        from zoo.data.stream import ExampleStream, TfdsSplit
+
+        return any(isinstance(split, (TfdsSplit, ExampleStream)) for _, split in self.items())
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,6 +18,7 @@ from zoo.pipeline import arrays
 from zoo.registry import check_dataset, check_style, get_spec, resolve_hparams
 
 SPLITS = ("train", "val", "test")
+EVAL_BATCH = 256
 
 
 class TrainingError(RuntimeError):
@@ -50,42 +51,82 @@ def _read_json(path: str):
 
 # --------------------------------------------------------------------------------------------- preprocess
 def preprocess(model_name: str, dataset: str, out_dir: str, *, hparams=None, seed: int = 0,
-               data_dir: str | None = None) -> dict:
-    """Load `dataset`, shape it for `model_name`, and write `{train,val,test}.npz` and `meta.json` to `out_dir`.
+               data_dir: str | None = None, dataset_options: Mapping[str, Any] | None = None) -> dict:
+    """Prepare `dataset` for `model_name` in `out_dir` and describe it in `meta.json` (see `zoo.data.stream`).
 
-    Returns the metadata: dataset, kind, classes, split sizes, the test split's fingerprint and whatever
-    the model's adapter fitted (`info`, e.g. a vocabulary).
+    A small offline dataset is shaped for the model here and held whole (`{train,val,test}.npz`); a TFDS
+    dataset is described by reference (name, version, splits, `data_dir`) and nothing is copied; a streamed
+    source is written to sharded TFRecord files. Streamed examples are shaped for the model per example
+    when they are read. Returns the metadata: dataset, format, kind, classes, split sizes, the test split's
+    fingerprint and whatever the model's adapter fitted (`info`, e.g. a vocabulary).
     """
     from zoo.data import adapt, load_dataset
 
     spec = get_spec(model_name)
     check_dataset(spec, dataset)
     config = resolve_hparams(spec, parse_hparams(hparams))
-    splits = adapt(spec, config, load_dataset(dataset, seed=seed, data_dir=data_dir or None))
+    loaded = load_dataset(dataset, seed=seed, data_dir=data_dir or None, **dict(dataset_options or {}))
     os.makedirs(out_dir, exist_ok=True)
-    for name, split in splits.items():
-        arrays.save_split(os.path.join(out_dir, f"{name}.npz"), split.x, split.y)
-    meta = {
-        "model": model_name, "dataset": dataset, "kind": splits.kind, "classes": splits.classes,
-        "seed": seed, "sizes": {name: len(split) for name, split in splits.items()},
-        "test_fingerprint": arrays.fingerprint(splits.test.x, splits.test.y), "info": splits.info,
-    }
+    meta = {"model": model_name, "dataset": dataset, "kind": loaded.kind, "classes": loaded.classes, "seed": seed}
+    if loaded.streamed:
+        meta.update(_describe_streamed(spec, config, loaded, out_dir, data_dir or None))
+    else:
+        splits = adapt(spec, config, loaded)
+        for name, split in splits.items():
+            arrays.save_split(os.path.join(out_dir, f"{name}.npz"), split.x, split.y)
+        meta.update({
+            "format": "arrays", "sizes": {name: len(split) for name, split in splits.items()},
+            "test_fingerprint": arrays.fingerprint(splits.test.x, splits.test.y), "info": splits.info,
+        })
     _write_json(os.path.join(out_dir, "meta.json"), meta)
     return meta
 
 
+def _describe_streamed(spec, config, loaded, out_dir: str, data_dir: str | None) -> dict:
+    """Describe (TFDS) or write (TFRecord shards) each split of a streamed image dataset."""
+    from zoo.data.stream import TfdsSplit, write_shards, write_tfds_reference
+
+    signature = spec.inputs(config)
+    sig = next(iter(signature.values())) if len(signature) == 1 else None
+    if spec.adapter or loaded.kind != "image" or sig is None or len(sig.shape) not in (1, 3):
+        shapes = {k: v.shape for k, v in signature.items()}
+        raise ValueError(f"{loaded.name} streams images, which {spec.name} does not take (its inputs: {shapes}); "
+                         "pick one of its other datasets.")
+    described, formats = {}, set()
+    for name, split in loaded.items():
+        if isinstance(split, TfdsSplit):
+            described[name] = write_tfds_reference(out_dir, name, split, data_dir)
+            formats.add("tfds")
+        else:
+            described[name] = write_shards(out_dir, name, split)
+            formats.add("tfrecord")
+    if len(formats) != 1:
+        raise ValueError(f"{loaded.name} mixes TFDS references and generated shards; a dataset has one format.")
+    return {
+        "format": formats.pop(), "splits": described, "sizes": {k: v["examples"] for k, v in described.items()},
+        "test_fingerprint": described["test"]["fingerprint"], "info": loaded.info,
+        "prepare": {"image_shape": list(sig.shape), "target": spec.target},
+    }
+
+
 def load_prepared(data_dir: str, split: str):
+    """The whole split of a small prepared dataset (format "arrays") as arrays (x, y): for tests and tools."""
+    meta = read_meta(data_dir)
+    if meta.get("format", "arrays") != "arrays":
+        raise ValueError(f"{data_dir} holds a streamed dataset ({meta['format']}); read it with zoo.data.stream.read.")
     return arrays.load_split(os.path.join(data_dir, f"{split}.npz"))
 
 
 def read_meta(data_dir: str) -> dict:
-    return _read_json(os.path.join(data_dir, "meta.json"))
+    from zoo.data.stream import read_meta as read
+
+    return read(data_dir)
 
 
 # -------------------------------------------------------------------------------------------------- train
 def make_dataset(x, y, *, batch_size: int, shuffle: bool, seed: int, example_map=None):
-    """A `tf.data` pipeline over prepared arrays: cached, shuffled per epoch, mapped per example by the task,
-    batched, prefetched."""
+    """A `tf.data` pipeline over in-memory arrays, for tools and tests (the steps read prepared data with
+    `zoo.data.stream.read`)."""
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
@@ -144,8 +185,8 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     strategy = runtime.make_strategy(environment)
     global_batch = batch_size * strategy.num_replicas_in_sync
 
-    x_train, y_train = load_prepared(data_dir, "train")
-    x_val, y_val = load_prepared(data_dir, "val")
+    from zoo.data.stream import EpochSeed, read
+
     meta = read_meta(data_dir)
     info = _info(meta)
     with strategy.scope():
@@ -154,9 +195,12 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
         model = zoo.build(model_name, style=style, **{k: v for k, v in config.items() if k in spec.defaults})
     outputs = output_count(model, spec, config)
     example_map = task.example_map(spec, config, info, outputs)
-    train_data = make_dataset(x_train, y_train, batch_size=global_batch, shuffle=True, seed=seed,
-                              example_map=example_map)
-    val_data = make_dataset(x_val, y_val, batch_size=global_batch, shuffle=False, seed=seed, example_map=example_map)
+    # Each epoch's shuffle order depends on (seed, epoch) only, so a run resumed from its backup after a
+    # preemption sees the same orders as one that never stopped.
+    epoch_seed = EpochSeed(seed)
+    train_data = read(data_dir, "train", batch_size=global_batch, shuffle=True, seed=epoch_seed,
+                      example_map=example_map, meta=meta)
+    val_data = read(data_dir, "val", batch_size=global_batch, example_map=example_map, meta=meta)
     phases = task.phases(spec, config, epochs)
     history: dict[str, list[float]] = {}
     first_epoch = None
@@ -168,7 +212,7 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
             with strategy.scope():
                 task.compile(model, spec, config, learning_rate=learning_rate * phase.learning_rate_scale,
                              outputs=outputs, phase=phase)
-            callbacks = [keras.callbacks.TerminateOnNaN()]
+            callbacks = [epoch_seed.callback(), keras.callbacks.TerminateOnNaN()]
             if recipe.monitor:
                 callbacks.append(keras.callbacks.EarlyStopping(monitor=recipe.monitor, patience=recipe.patience,
                                                                restore_best_weights=True))
@@ -232,6 +276,7 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
     is streamed in batches. Pictures the task draws (sample grids, masks) go to `pictures_dir`.
     """
     import zoo
+    from zoo.data.stream import read
     from zoo.tasks import get_task, output_count
 
     spec = get_spec(model_name)
@@ -241,15 +286,13 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
     trained = _read_json(os.path.join(model_dir, "metadata.json"))
     config = trained.get("hparams") or resolve_hparams(spec, {})
     model = zoo.load_model(os.path.join(model_dir, "model.keras"))
-    x_test, y_test = load_prepared(data_dir, "test")
     example_map = task.example_map(spec, config, info, output_count(model, spec, config))
-    batches = make_dataset(x_test, y_test, batch_size=256, shuffle=False, seed=seed, example_map=example_map)
+    batches = read(data_dir, "test", batch_size=EVAL_BATCH, example_map=example_map, meta=meta)
     extra = {}
     if task.uses_train_split:
         # A task that measures against a reference it fits first (the sample-quality judge) reads the
         # labelled training split, unmapped.
-        x_train, y_train = load_prepared(data_dir, "train")
-        extra["train_batches"] = make_dataset(x_train, y_train, batch_size=256, shuffle=False, seed=seed)
+        extra["train_batches"] = read(data_dir, "train", batch_size=EVAL_BATCH, meta=meta)
     result = task.evaluate(model, batches, spec, config, info, seed=seed, **extra)
     if spec.gate.metric not in result.metrics:
         raise RuntimeError(f"The {spec.task} task reported {sorted(result.metrics)}, not the gate metric "
@@ -264,7 +307,7 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
         "metrics": {k: float(v) for k, v in result.metrics.items()},
         "scores": None if result.scores is None else [float(s) for s in result.scores],
         "paired_test": result.paired_test, "test_fingerprint": fingerprint,
-        "examples": int(len(y_test)),
+        "examples": int(meta["sizes"]["test"]),
     }
     if result.confusion_matrix is not None:
         evaluation["confusion_matrix"] = result.confusion_matrix

@@ -37,6 +37,10 @@ def _recipe(epochs: int, patience: int = 3, learning_rate: float = 1e-3, batch_s
                   batch_size=batch_size, epochs=epochs, patience=patience, **more)
 
 
+def _imagenet_sized(defaults) -> bool:
+    return tuple(defaults.get("input_shape", ())) == IMAGENET_SIZED["input_shape"]
+
+
 def _classifier(name, *, summary, reference, impl, defaults, recipe, floor, small=None, online=("cifar10",),
                 heavy=False) -> ModelSpec:
     """An image classifier on digits (offline), with keras.applications' arguments."""
@@ -50,8 +54,10 @@ def _classifier(name, *, summary, reference, impl, defaults, recipe, floor, smal
         defaults={**defaults, **IMAGE_CLASSIFIER_ARGS},
         signature=_image,
         output="class probabilities, shape (batch, classes)",
-        offline_datasets=("digits",),
-        online_datasets=online,
+        # synthetic_imagenet: generated ImageNet-shaped photos, streamed (scale tests, the memory benchmark).
+        offline_datasets=("digits", "synthetic_imagenet"),
+        online_datasets=online + (("imagenet2012",) if _imagenet_sized(defaults) and "imagenet2012" not in online
+                                  else ()),
         recipe=recipe,
         gate=Gate(metric="accuracy", direction="max", floor=floor),
         small=small or {},
@@ -215,7 +221,7 @@ SPECS = [
                   "trainable_from": None, "dropout": 0.2, "classifier_activation": "softmax", "weights": None},
         signature=_image,
         output="class probabilities, shape (batch, classes)",
-        offline_datasets=("digits",),
+        offline_datasets=("digits", "synthetic_imagenet"),
         online_datasets=("cats_vs_dogs",),
         # Feature extraction (backbone frozen), then fine-tuning from `trainable_from` at a tenth of the rate.
         recipe=_recipe(epochs=8, phases="zoo.models.cnn.transfer:training_phases"),
