@@ -70,6 +70,8 @@ def make_pipeline(model_name: str, target: str = "local", image: str = DEFAULT_I
     ):
         prep = comps.preprocess(model_name=model_name, dataset_name=dataset, hparams=hparams, seed=seed,
                                 data_dir=data_dir)
+        if not local:
+            vertex.size_step(prep, vertex_options)
         training_args = dict(model_name=model_name, style=style, hparams=hparams, epochs=epochs,
                              batch_size=batch_size, learning_rate=learning_rate, seed=seed,
                              data=prep.outputs["data"])
@@ -77,8 +79,14 @@ def make_pipeline(model_name: str, target: str = "local", image: str = DEFAULT_I
             trained = comps.train(**training_args)
         else:
             trained = vertex.train_task(comps.train, training_args, vertex_options)
-        evaluation = comps.evaluate(model_name=model_name, seed=seed, data=prep.outputs["data"],
-                                    model=trained.outputs["model"])
+        evaluation_args = dict(model_name=model_name, seed=seed, data=prep.outputs["data"],
+                               model=trained.outputs["model"])
+        if local:
+            evaluation = comps.evaluate(**evaluation_args)
+        else:
+            # Big networks score their test set on the training machine; the rest on a sized CPU step.
+            evaluation = vertex.evaluate_task(comps.evaluate, evaluation_args, vertex_options,
+                                              on_accelerator=spec.heavy)
         decision = comps.gate(baseline_uri=baseline_uri, floor=floor, min_delta=min_delta,
                               require_significance=require_significance, alpha=alpha,
                               evaluation=evaluation.outputs["evaluation"])

@@ -24,6 +24,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tpu": dict(machine_type="ct5lp-hightpu-4t", accelerator_type="TPU_V5_LITEPOD", accelerator_count=4,
                 tpu_topology="2x2"),
 }
+# CPU and memory of the steps that do not train (preprocess, evaluate, gate), per preset: preprocess
+# streams data (writing shards or describing TFDS splits) and evaluate streams the test split, so they need
+# a few cores for tf.data and enough memory for the model and one shuffle block, not the dataset.
+STEP_RESOURCES: dict[str, tuple[str, str]] = {
+    "cpu": ("4", "16G"),
+    "gpu": ("8", "32G"),
+    "multi-gpu": ("16", "64G"),
+    "tpu": ("16", "64G"),
+}
 # The prebuilt TensorFlow prediction container (newest the SDK lists); SavedModels of standard Keras layers load
 # in it. `serving_image` overrides it (e.g. with the component image running `zoo serve --vertex`).
 DEFAULT_SERVING = dict(framework="tensorflow", version="2.15")
@@ -43,6 +52,10 @@ class Accelerator:
     service_account: str = ""
     serving_machine_type: str = "n1-standard-4"
     serving_image: str = ""
+    step_cpu: str = "8"
+    step_memory: str = "32G"
+    # Evaluate on the training machine (as a custom job) rather than on a CPU step.
+    evaluate_on_accelerator: bool = False
 
     @property
     def is_tpu(self) -> bool:
@@ -52,7 +65,8 @@ class Accelerator:
 def options(accelerator: str = "gpu", *, machine_type: str | None = None, accelerator_type: str | None = None,
             accelerator_count: int | None = None, replica_count: int = 1, spot: bool = False,
             service_account: str = "", serving_machine_type: str = "n1-standard-4",
-            serving_image: str = "") -> Accelerator:
+            serving_image: str = "", step_cpu: str | None = None, step_memory: str | None = None,
+            evaluate_on_accelerator: bool = False) -> Accelerator:
     """An `Accelerator` from a preset name and explicit overrides; ValueError for bad combinations."""
     if accelerator not in PRESETS:
         raise ValueError(f"Unknown accelerator preset {accelerator!r}. Allowed: {', '.join(PRESETS)}.")
@@ -70,27 +84,62 @@ def options(accelerator: str = "gpu", *, machine_type: str | None = None, accele
         raise ValueError(f"replica_count must be at least 1. Received: {replica_count}")
     if not chosen["machine_type"]:
         raise ValueError("machine_type must not be empty.")
+    default_cpu, default_memory = STEP_RESOURCES[accelerator]
+    step_cpu, step_memory = step_cpu or default_cpu, step_memory or default_memory
+    if not _is_quantity(step_cpu, "") or not _is_quantity(step_memory, "KMGT"):
+        raise ValueError(f"step_cpu is a number of cores and step_memory a size like '32G'. "
+                         f"Received: step_cpu={step_cpu!r}, step_memory={step_memory!r}")
     return Accelerator(preset=accelerator, replica_count=int(replica_count), spot=bool(spot),
                        service_account=service_account, serving_machine_type=serving_machine_type,
-                       serving_image=serving_image, **chosen)
+                       serving_image=serving_image, step_cpu=str(step_cpu), step_memory=str(step_memory),
+                       evaluate_on_accelerator=bool(evaluate_on_accelerator), **chosen)
+
+
+def _is_quantity(text: str, units: str) -> bool:
+    text = str(text)
+    number = text[:-1] if units and text[-1:] in units else text
+    try:
+        return float(number) > 0
+    except ValueError:
+        return False
+
+
+def size_step(task, accel: Accelerator):
+    """Request the preset's CPU and memory for a step that runs on Vertex's default machines."""
+    return task.set_cpu_limit(accel.step_cpu).set_memory_limit(accel.step_memory)
+
+
+def evaluate_task(evaluate_component, arguments: dict, accel: Accelerator, on_accelerator: bool):
+    """Evaluate as a step with the preset's CPU and memory, or as a custom job on the training machine when
+    the model needs an accelerator to score the test set in reasonable time (big CNNs, generators)."""
+    if not (on_accelerator or accel.evaluate_on_accelerator) or not accel.accelerator_type:
+        return size_step(evaluate_component(**arguments), accel)
+    return _custom_job(evaluate_component, arguments, accel, display_name="zoo-evaluate", replica_count=1,
+                       spot=False)
 
 
 def train_task(train_component, arguments: dict, accel: Accelerator):
     """The train step as a Vertex AI custom job with `accel`'s worker pools."""
+    return _custom_job(train_component, arguments, accel, display_name="zoo-train",
+                       replica_count=accel.replica_count, spot=accel.spot)
+
+
+def _custom_job(component, arguments: dict, accel: Accelerator, *, display_name: str, replica_count: int,
+                spot: bool):
     from google_cloud_pipeline_components.v1.custom_job import create_custom_training_job_from_component
 
     env = [{"name": "ZOO_TPU", "value": "local"}] if accel.is_tpu else []
     job = create_custom_training_job_from_component(
-        train_component,
-        display_name="zoo-train",
+        component,
+        display_name=display_name,
         machine_type=accel.machine_type,
         accelerator_type=accel.accelerator_type,
         accelerator_count=accel.accelerator_count if accel.accelerator_type else 1,
-        replica_count=accel.replica_count,
+        replica_count=replica_count,
         service_account=accel.service_account,
         # Spot VMs can be preempted: Vertex restarts the job and BackupAndRestore resumes it.
-        strategy="SPOT" if accel.spot else "STANDARD",
-        restart_job_on_worker_restart=accel.spot,
+        strategy="SPOT" if spot else "STANDARD",
+        restart_job_on_worker_restart=spot,
         env=env,
     )
     if accel.tpu_topology:

@@ -59,8 +59,30 @@ def test_local_target_has_no_worker_pools_and_the_vertex_target_deploys_to_an_en
     assert vertex["root"]["inputDefinitions"]["parameters"]["dataset"]["defaultValue"] == "mnist"
 
 
+def test_preprocess_and_evaluate_request_the_presets_cpu_and_memory(tmp_path):
+    executors = _compiled(tmp_path, accelerator="cpu")["deploymentSpec"]["executors"]
+    for step in ("exec-preprocess", "exec-evaluate"):
+        resources = executors[step]["container"]["resources"]
+        assert (resources["resourceCpuLimit"], resources["resourceMemoryLimit"]) == ("4", "16G"), step
+    bigger = _compiled(tmp_path / "big", accelerator="gpu", step_cpu="16", step_memory="96G")
+    resources = bigger["deploymentSpec"]["executors"]["exec-preprocess"]["container"]["resources"]
+    assert (resources["resourceCpuLimit"], resources["resourceMemoryLimit"]) == ("16", "96G")
+
+
+def test_big_networks_evaluate_on_the_training_machine_as_a_custom_job(tmp_path):
+    with open(compile_pipeline("resnet50", str(tmp_path), target="vertex", image=IMAGE)) as f:
+        spec = json.load(f)
+    pools = spec["components"]["comp-evaluate"]["inputDefinitions"]["parameters"]["worker_pool_specs"]["defaultValue"]
+    assert pools[0]["machine_spec"]["accelerator_type"] == "NVIDIA_L4" and pools[0]["replica_count"] == 1
+    asked = _compiled(tmp_path / "asked", evaluate_on_accelerator=True)
+    assert "worker_pool_specs" in asked["components"]["comp-evaluate"]["inputDefinitions"]["parameters"]
+    small = _compiled(tmp_path / "small")
+    assert "worker_pool_specs" not in small["components"]["comp-evaluate"]["inputDefinitions"]["parameters"]
+
+
 @pytest.mark.parametrize("kwargs,message", [
     (dict(accelerator="fpga"), "Unknown accelerator preset 'fpga'"),
+    (dict(accelerator="gpu", step_memory="lots"), "step_memory a size like"),
     (dict(accelerator="gpu", accelerator_count=0), "accelerator_count must be at least 1"),
     (dict(accelerator="cpu", accelerator_count=2), "needs an accelerator_type"),
     (dict(accelerator="gpu", replica_count=0), "replica_count must be at least 1"),

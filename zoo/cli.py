@@ -41,6 +41,10 @@ def _add_vertex_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--spot", action="store_true", help="train on Spot VMs (preemptible; resumes from backup)")
     g.add_argument("--serving-machine-type", default="n1-standard-4")
     g.add_argument("--serving-image", default="", help="prediction container (default: prebuilt TensorFlow)")
+    g.add_argument("--step-cpu", help="cores for preprocess and evaluate (default: the preset's)")
+    g.add_argument("--step-memory", help="memory for preprocess and evaluate, e.g. 32G (default: the preset's)")
+    g.add_argument("--evaluate-on-accelerator", action="store_true",
+                   help="evaluate as a custom job on the training machine (default only for the big networks)")
 
 
 def _vertex_options(args) -> dict:
@@ -48,7 +52,8 @@ def _vertex_options(args) -> dict:
     chosen = dict(accelerator=args.accelerator, machine_type=args.machine_type,
                   accelerator_type=args.accelerator_type, accelerator_count=args.accelerator_count,
                   replica_count=args.replica_count, spot=args.spot, serving_machine_type=args.serving_machine_type,
-                  serving_image=args.serving_image)
+                  serving_image=args.serving_image, step_cpu=args.step_cpu, step_memory=args.step_memory,
+                  evaluate_on_accelerator=args.evaluate_on_accelerator)
     if getattr(args, "service_account", None):
         chosen["service_account"] = args.service_account
     return chosen
