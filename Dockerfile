@@ -54,13 +54,14 @@ WORKDIR /src
 # Dependencies first, so that editing the code does not re-download TensorFlow.
 COPY requirements/test.lock requirements/test.lock
 COPY pyproject.toml README.md ./
-# The runtime subset of the lock: pyproject's dependencies resolved under the lock as constraints, so every
+# The runtime subset of the lock: pyproject's dependencies and its `pipelines` extra (kfp, the Google Cloud
+# SDKs and, through the `serving` extra, FastAPI and uvicorn) resolved under the lock as constraints, so every
 # version is the locked one (pytest, jupyter and the other test-only packages stay out). The GPU variant
 # adds TensorFlow's and-cuda extra (the NVIDIA wheels are not in the lock; TensorFlow bounds their versions).
 # The resolved list stays in the image as /opt/zoo/requirements.txt, a record of what it contains.
 RUN if [ "$ACCELERATOR" = gpu ]; then echo "tensorflow[and-cuda]" > /tmp/accelerator.in; \
     else : > /tmp/accelerator.in; fi \
- && uv pip compile pyproject.toml /tmp/accelerator.in --constraint requirements/test.lock \
+ && uv pip compile pyproject.toml /tmp/accelerator.in --extra pipelines --constraint requirements/test.lock \
       --python-version "${PYTHON_VERSION}" --no-header -o /opt/zoo/requirements.txt \
  && if [ "$ACCELERATOR" = tpu ]; then \
       grep -v '^tensorflow==' /opt/zoo/requirements.txt > /tmp/tpu.txt \
@@ -79,7 +80,7 @@ COPY components components
 COPY pipelines pipelines
 RUN uv pip install --no-deps . \
  && rm -rf /src/build /src/*.egg-info \
- && python -c "import kfp, keras, tensorflow, zoo, components, pipelines; print('zoo', len(zoo.list_models()), 'models; keras', keras.__version__, '; tensorflow', tensorflow.__version__)"
+ && python -c "import kfp, fastapi, uvicorn, keras, tensorflow, zoo, components, pipelines; print('zoo', len(zoo.list_models()), 'models; keras', keras.__version__, '; tensorflow', tensorflow.__version__)"
 
 # A non-root user with a writable home (Keras and TFDS keep their caches under $HOME). The numeric UID
 # lets Kubernetes' runAsNonRoot verify it.
@@ -88,5 +89,11 @@ USER 1000:1000
 ENV HOME=/home/zoo
 WORKDIR /home/zoo
 
-# No ENTRYPOINT: KFP and Vertex AI set the container's command for each step. Run alone, it lists the zoo.
-CMD ["zoo", "list"]
+# No ENTRYPOINT: KFP and Vertex AI set the container's command for each step. The default command is the
+# prediction server on Vertex AI's custom-container contract (zoo.pipeline.serving): it reads AIP_HTTP_PORT
+# (8080), AIP_HEALTH_ROUTE, AIP_PREDICT_ROUTE and AIP_STORAGE_URI (the model's gs:// artifacts), binds 0.0.0.0
+# and answers 503 on the health route until the model is loaded. The deploy step also names this command
+# explicitly when it uploads a model version, so an image with another CMD serves the same way. Locally:
+#   docker run -p 8080:8080 -e AIP_STORAGE_URI=/models/1 -v "$PWD/runs/local/registry/lenet5:/models" IMAGE
+EXPOSE 8080
+CMD ["zoo", "serve", "--vertex"]

@@ -40,6 +40,10 @@ def build_job(model_name: str, *, project: str, region: str, pipeline_root: str,
     from zoo.registry import check_dataset, get_spec, resolve_hparams
 
     check_target(project, region, pipeline_root, baseline_uri)
+    if machine.get("serving_image") == "prebuilt":
+        from zoo.pipeline.vertex_deploy import prebuilt_image_uri
+
+        prebuilt_image_uri(region)  # a region without prebuilt containers fails now, not after training
     spec = get_spec(model_name)
     if dataset:
         check_dataset(spec, dataset)

@@ -33,9 +33,11 @@ STEP_RESOURCES: dict[str, tuple[str, str]] = {
     "multi-gpu": ("16", "64G"),
     "tpu": ("16", "64G"),
 }
-# The prebuilt TensorFlow prediction container (newest the SDK lists); SavedModels of standard Keras layers load
-# in it. `serving_image` overrides it (e.g. with the component image running `zoo serve --vertex`).
-DEFAULT_SERVING = dict(framework="tensorflow", version="2.15")
+# The serving container: by default the component image itself, running `zoo serve --vertex` (the same
+# TensorFlow and Keras as training, the zoo's input checks). `serving_image="prebuilt"` picks Vertex's prebuilt
+# TensorFlow 2.15 container instead, resolved at deploy time in the deploy region from a table
+# (zoo.pipeline.vertex_deploy.PREBUILT_TF_SERVING), so compiling never imports the Cloud SDK; any other value
+# is the URI of an image built from this project's Dockerfile (e.g. its smaller CPU variant).
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,13 +151,9 @@ def _custom_job(component, arguments: dict, accel: Accelerator, *, display_name:
     return job(**arguments)
 
 
-def serving_image_uri(accel: Accelerator) -> str:
-    if accel.serving_image:
-        return accel.serving_image
-    from google.cloud import aiplatform
-
-    return aiplatform.helpers.get_prebuilt_prediction_container_uri(
-        DEFAULT_SERVING["framework"], DEFAULT_SERVING["version"], accelerator="cpu")
+def serving_image_uri(accel: Accelerator, image: str) -> str:
+    """What the deploy step serves from: `accel.serving_image` ("prebuilt" or a URI), else the component image."""
+    return accel.serving_image or image
 
 
 def deploy_task(model_name: str, trained, evaluation, baseline_uri, accel: Accelerator, image: str):
@@ -164,7 +162,8 @@ def deploy_task(model_name: str, trained, evaluation, baseline_uri, accel: Accel
 
     deploy = make_deploy_component(image)
     return deploy(
-        model_name=model_name, project=PROJECT_PLACEHOLDER, location=LOCATION_PLACEHOLDER, baseline_uri=baseline_uri, serving_image=serving_image_uri(accel),
+        model_name=model_name, project=PROJECT_PLACEHOLDER, location=LOCATION_PLACEHOLDER, baseline_uri=baseline_uri,
+        serving_image=serving_image_uri(accel, image),
         serving_machine_type=accel.serving_machine_type, model=trained.outputs["model"],
         evaluation=evaluation.outputs["evaluation"],
     )

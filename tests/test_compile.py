@@ -78,3 +78,19 @@ def test_list_show_and_compile_never_import_tensorflow(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout
+
+
+def test_compiling_every_model_for_vertex_never_imports_the_cloud_sdk(tmp_path):
+    """The prebuilt serving image comes from a table (resolved at deploy time), not from aiplatform's helpers:
+    importing the SDK took most of `zoo compile --target vertex`'s time."""
+    code = (
+        "import sys\n"
+        "from zoo.cli import main\n"
+        f"assert main(['compile', '--all', '--target', 'vertex', '--out', {str(tmp_path)!r}]) == 0\n"
+        f"assert main(['compile', 'lenet5', '--target', 'vertex', '--serving-image', 'prebuilt', '--out', "
+        f"{str(tmp_path / 'prebuilt')!r}]) == 0\n"
+        "print('SDK', sorted(m for m in sys.modules if m.startswith(('google.cloud.aiplatform', 'vertexai'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "SDK []" in out.stdout
+    assert len(list(tmp_path.glob("*.json"))) == len(zoo.list_models())

@@ -12,6 +12,7 @@ from pipelines.vertex import PRESETS, options
 from zoo.pipeline.baseline import Baseline, LocalBaselineStore
 from zoo.cli import main
 from zoo.pipeline.vertex_deploy import deploy
+from pipelines.submit import build_job
 
 IMAGE = "us-central1-docker.pkg.dev/proj/zoo/zoo-components:abc123"
 
@@ -231,3 +232,73 @@ def test_deploy_needs_the_model_in_cloud_storage(tmp_path):
     with pytest.raises(ValueError, match="Vertex AI serves models from Cloud Storage"):
         deploy(model_uri="/local/model", evaluation=_evaluation(0.9), baseline_uri="x", serving_image="i",
                api=FakeAPI(), store=LocalBaselineStore(str(tmp_path)))
+
+
+# ------------------------------------------------------------------------------------------ serving image
+def test_deploy_serves_from_the_component_image_with_zoo_serve_by_default(tmp_path):
+    from zoo.pipeline.vertex_deploy import ZOO_SERVING_COMMAND
+
+    api, store = FakeAPI(), LocalBaselineStore(str(tmp_path))
+    deploy(model_uri="gs://b/m", evaluation=_evaluation(0.9), baseline_uri="x", api=api, store=store,
+           serving_image="europe-docker.pkg.dev/p/zoo/zoo-components:abc", location="europe-west4")
+    (upload,) = FakeModel.uploads
+    assert upload["serving_container_image_uri"] == "europe-docker.pkg.dev/p/zoo/zoo-components:abc"
+    assert upload["serving_container_command"] == ZOO_SERVING_COMMAND == ["zoo", "serve", "--vertex"]
+    assert upload["serving_container_predict_route"] == "/predict"
+    assert upload["serving_container_health_route"] == "/health"
+    assert upload["serving_container_ports"] == [8080]
+
+
+@pytest.mark.parametrize("location,uri", [
+    ("europe-west4", "europe-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"),
+    ("asia-northeast1", "asia-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"),
+    ("us-central1", "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"),
+    (None, "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"),  # the SDK's default location
+])
+def test_the_prebuilt_option_resolves_in_the_deploy_region_and_sets_no_zoo_command(tmp_path, location, uri):
+    api, store = FakeAPI(), LocalBaselineStore(str(tmp_path))
+    deploy(model_uri="gs://b/m", evaluation=_evaluation(0.9), baseline_uri="x", api=api, store=store,
+           serving_image="prebuilt", location=location)
+    (upload,) = FakeModel.uploads
+    assert upload["serving_container_image_uri"] == uri
+    assert not any(key in upload for key in ("serving_container_command", "serving_container_predict_route"))
+
+
+def test_a_region_without_prebuilt_containers_fails_before_anything_is_uploaded(tmp_path):
+    api = FakeAPI()
+    with pytest.raises(ValueError, match="published for us-\\*, europe-\\* and asia-\\* regions"):
+        deploy(model_uri="gs://b/m", evaluation=_evaluation(0.9), baseline_uri="x", api=api,
+               store=LocalBaselineStore(str(tmp_path)), serving_image="prebuilt", location="me-west1")
+    assert FakeModel.uploads == []
+    with pytest.raises(ValueError, match="'me-west1' has none"):
+        build_job("lenet5", project="p", region="me-west1", pipeline_root="gs://b/r", offline=True,
+                  serving_image="prebuilt")
+
+
+def test_the_prebuilt_table_matches_the_vertex_sdks_own():
+    from google.cloud.aiplatform.constants import prediction
+
+    from zoo.pipeline.vertex_deploy import PREBUILT_TF_SERVING, PREBUILT_TF_VERSION
+
+    sdk = prediction._SERVING_CONTAINER_URI_MAP
+    for region, uri in PREBUILT_TF_SERVING.items():
+        assert sdk[region]["tensorflow"]["cpu"][PREBUILT_TF_VERSION] == uri
+    newest = max(sdk["us"]["tensorflow"]["cpu"], key=lambda v: tuple(int(p) for p in v.split(".")))
+    assert PREBUILT_TF_VERSION == newest  # a newer prebuilt TensorFlow: update the table
+    assert set(PREBUILT_TF_SERVING) == set(sdk)
+
+
+def test_compiled_vertex_pipelines_deploy_from_the_component_image_or_the_prebuilt_option(tmp_path):
+    image = "us-central1-docker.pkg.dev/p/zoo/zoo-components:abc"
+
+    def serving_image(**machine):
+        path = compile_pipeline("lenet5", str(tmp_path / str(len(machine))), target="vertex", image=image,
+                                **machine)
+        with open(path) as f:
+            text = json.load(f)
+        inputs = text["root"]["dag"]["tasks"]["condition-1"]["componentRef"]["name"]
+        deploy_task = text["components"][inputs]["dag"]["tasks"]["deploy-vertex"]
+        return deploy_task["inputs"]["parameters"]["serving_image"]["runtimeValue"]["constant"]
+
+    assert serving_image() == image
+    assert serving_image(serving_image="prebuilt") == "prebuilt"

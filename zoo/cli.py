@@ -40,7 +40,9 @@ def _add_vertex_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--replica-count", type=int, default=1, help="training machines (>1: multi-worker)")
     g.add_argument("--spot", action="store_true", help="train on Spot VMs (preemptible; resumes from backup)")
     g.add_argument("--serving-machine-type", default="n1-standard-4")
-    g.add_argument("--serving-image", default="", help="prediction container (default: prebuilt TensorFlow)")
+    g.add_argument("--serving-image", default="",
+                   help="prediction container: default the component image (zoo serve --vertex); 'prebuilt' for "
+                        "Vertex's TensorFlow 2.15 container; or the URI of another image of this Dockerfile")
     g.add_argument("--step-cpu", help="cores for preprocess and evaluate (default: the preset's)")
     g.add_argument("--step-memory", help="memory for preprocess and evaluate, e.g. 32G (default: the preset's)")
     g.add_argument("--evaluate-on-accelerator", action="store_true",
@@ -112,12 +114,21 @@ def _parser() -> argparse.ArgumentParser:
                    help="also require a significant improvement on the test set (paired test)")
     p.add_argument("--verbose", action="store_true", help="stream every task's log here")
 
-    p = sub.add_parser("serve", help="serve the deployed model with a Vertex-style predict API")
-    p.add_argument("name")
+    p = sub.add_parser("serve", help="serve the deployed model with Vertex AI's prediction contract",
+                       description="Serve NAME's locally deployed version (under --root) on 127.0.0.1, or, with "
+                                   "--vertex, run as Vertex AI's custom prediction container.")
+    p.add_argument("name", nargs="?", help="the model (not with --vertex)")
     p.add_argument("--root", default="runs/local")
     p.add_argument("--dataset")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--vertex", action="store_true",
+                   help="the Vertex AI container: AIP_HTTP_PORT, AIP_HEALTH_ROUTE, AIP_PREDICT_ROUTE and "
+                        "AIP_STORAGE_URI (local folder or gs://) say what to serve and where; binds 0.0.0.0")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 with --vertex)")
+    p.add_argument("--port", type=int, help="port (default 8080; AIP_HTTP_PORT with --vertex)")
+    p.add_argument("--threads", type=int, help="threads that run the model (default min(4, cores))")
+    p.add_argument("--read-timeout", type=float, default=15.0,
+                   help="seconds a request may take to arrive whole (default 15; slower clients get 408)")
+    p.add_argument("--max-body-mb", type=float, default=16.0, help="largest request body (default 16 MiB; 413)")
     return parser
 
 
@@ -206,13 +217,35 @@ def _run(args) -> int:
 def _serve(args) -> int:
     from zoo.pipeline import serving
 
-    server = serving.make_server(args.root, args.name, dataset=args.dataset, host=args.host, port=args.port)
-    print(f"serving {args.name} version {server.predictor.version} at http://{args.host}:{server.server_port}"
-          f"{serving.PREDICT_PATH}  (Ctrl-C to stop)", flush=True)
+    if args.threads is not None and args.threads < 1 or not args.read_timeout > 0 or not args.max_body_mb > 0:
+        raise UsageError("zoo serve: --threads, --read-timeout and --max-body-mb must be positive")
+    if args.vertex:
+        if args.name or args.port is not None:
+            raise UsageError("zoo serve --vertex: the model and port come from AIP_STORAGE_URI and AIP_HTTP_PORT; "
+                             "give no NAME or --port")
+        vertex = serving.VertexSettings.from_environ()
+        load, port = serving.storage_loader(vertex.storage_uri), vertex.port
+        host, health, predict = args.host or "0.0.0.0", vertex.health_route, vertex.predict_route
+        what = vertex.storage_uri
+    else:
+        if not args.name:
+            raise UsageError("zoo serve: give the model NAME (or --vertex)")
+        folder, version = serving.deployed_location(args.root, args.name, args.dataset)
+        load = serving.storage_loader(folder, version)
+        host, port = args.host or "127.0.0.1", 8080 if args.port is None else args.port
+        health, predict = serving.HEALTH_PATH, serving.PREDICT_PATH
+        what = f"{args.name} version {version}"
+
+    def announce(bound: str, bound_port: int) -> None:
+        print(f"serving {what} at http://{bound}:{bound_port}: POST {predict}, GET {health} (503 until the "
+              "model is loaded; Ctrl-C to stop)", flush=True)
+
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        serving.serve(load, host=host, port=port, predict_route=predict, health_route=health,
+                      read_timeout=args.read_timeout, workers=args.threads,
+                      max_body_bytes=int(args.max_body_mb * 1024 * 1024), announce=announce)
+    except OSError as err:  # the port is taken, or the address is not this machine's
+        raise UsageError(f"zoo serve: cannot listen on {host}:{port}: {err.strerror or err}") from None
     return 0
 
 
@@ -221,6 +254,8 @@ COMMANDS = {"list": _list, "show": _show, "compile": _compile, "submit": _submit
 
 # Top-level modules of the `pipelines` extra: without them the library works but no pipeline runs.
 PIPELINE_EXTRA_MODULES = ("kfp", "google")
+# Those of the `serving` extra (which `pipelines` includes): the prediction server.
+SERVING_EXTRA_MODULES = ("fastapi", "starlette", "uvicorn", "h11")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -229,10 +264,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return COMMANDS[args.command](args)
         except ModuleNotFoundError as err:
-            if (err.name or "").split(".")[0] not in PIPELINE_EXTRA_MODULES:
+            top = (err.name or "").split(".")[0]
+            if top not in PIPELINE_EXTRA_MODULES + SERVING_EXTRA_MODULES:
                 raise
-            raise UsageError(f"zoo {args.command} needs the pipelines extra ({err.name} is not installed): "
-                             "pip install 'keras-vertex-zoo[pipelines]'") from None
+            extra = "serving" if top in SERVING_EXTRA_MODULES else "pipelines"
+            raise UsageError(f"zoo {args.command} needs the {extra} extra ({err.name} is not installed): "
+                             f"pip install 'keras-vertex-zoo[{extra}]'") from None
     except UsageError as err:
         print(str(err), file=sys.stderr)
         return 2

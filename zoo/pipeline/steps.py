@@ -164,6 +164,7 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     import keras
 
     from zoo.pipeline import runtime
+    from zoo.pipeline.export import float32_copy
     from zoo.tasks import get_task, output_count
 
     spec = get_spec(model_name)
@@ -249,7 +250,9 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
         model_dir = tempfile.mkdtemp(prefix="zoo-worker-")
     os.makedirs(model_dir, exist_ok=True)
     model.save(os.path.join(model_dir, "model.keras"))
-    task.serving_model(model, spec, config, info).export(os.path.join(model_dir, "saved_model"), verbose=False)
+    # The endpoint serves float32 whatever precision training used (a bfloat16 graph is slow or absent on CPUs).
+    task.serving_model(float32_copy(model), spec, config, info).export(os.path.join(model_dir, "saved_model"),
+                                                                       verbose=False)
     train_keys = [k for k in history if not k.startswith("val_")]
     metadata = {
         "model": model_name, "task": spec.task, "style": style, "hparams": config, "dataset": meta["dataset"],
