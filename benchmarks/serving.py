@@ -31,18 +31,6 @@ import time
 import numpy as np
 
 
-def _instances(predictor, count: int) -> list:
-    """Valid instances for the served signature: ones (ids 1), short strings."""
-    def value(spec):
-        shape = [d or 8 for d in spec.shape[1:].as_list()]
-        if spec.dtype.name == "string":
-            return np.full(shape, "a good film", dtype=object).tolist() if shape else "a good film"
-        return np.ones(shape, dtype=spec.dtype.as_numpy_dtype).tolist()
-
-    one = {k: value(v) for k, v in predictor.inputs.items()}
-    return [one if len(one) > 1 else next(iter(one.values())) for _ in range(count)]
-
-
 def _export(model_name: str, folder: str) -> None:
     import zoo
     from zoo.registry import resolve_hparams
@@ -119,7 +107,7 @@ def run(model: str = "mlp", clients: int = 100, requests: int = 20, instances: i
         export = os.path.join(folder, "saved_model")
         _export(model, export)
         predictor = serving.Predictor(export, "bench")
-        body = json.dumps({"instances": _instances(predictor, instances)}).encode()
+        body = json.dumps({"instances": predictor.sample_instances(instances, free_size=8)}).encode()
 
         # Reference: the same request in-process, sequentially (decode + validate + model + encode), with the
         # loaded objects frozen out of the cyclic GC's reach as the server does.

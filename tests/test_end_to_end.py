@@ -35,18 +35,6 @@ def _prepared_shapes(data_dir, predictor):
     return {next(iter(predictor.inputs)): tuple(x.shape[1:])}
 
 
-def _instances_from_signature(predictor, n=2):
-    """Valid instances for the served signature: small ids, short strings, or zeros."""
-    def value(spec):
-        shape = [d or 4 for d in spec.shape[1:].as_list()]
-        if spec.dtype.name == "string":
-            return np.full(shape, "a good film", dtype=object).tolist() if shape else "a good film"
-        return np.ones(shape, dtype=spec.dtype.as_numpy_dtype).tolist()
-
-    one = {k: value(v) for k, v in predictor.inputs.items()}
-    return [one if len(one) > 1 else next(iter(one.values())) for _ in range(n)]
-
-
 @pytest.mark.parametrize("name", [_param(n) for n in zoo.list_models()])
 def test_steps_end_to_end(name, tmp_path):
     spec = zoo.get_spec(name)
@@ -67,7 +55,7 @@ def test_steps_end_to_end(name, tmp_path):
     if prepared == _prepared_shapes(data, predictor):
         instances = _first_instances(data)
     else:  # the served model takes other inputs than the prepared arrays (raw text, a latent vector, ...)
-        instances = _instances_from_signature(predictor)
+        instances = predictor.sample_instances(2)
     reply = predictor.predict({"instances": instances})
     assert len(reply["predictions"]) == 2
 

@@ -297,7 +297,8 @@ def test_learns_to_reverse_sequences_it_never_saw_and_free_decoding_lags_teacher
     import tensorflow as tf
 
     from zoo.data.sequences import right_pad
-    from zoo.pipeline.steps import make_dataset
+    from zoo.data.stream import read
+    from zoo.pipeline import steps
 
     spec = zoo.get_spec("seq2seq")
     task = _task()
@@ -305,8 +306,10 @@ def test_learns_to_reverse_sequences_it_never_saw_and_free_decoding_lags_teacher
     splits = adapt(spec, hparams, load_dataset("synthetic_reverse"))
     info = splits.info
     shift = task.example_map(spec, hparams, info)
-    train = make_dataset(splits.train.x, splits.train.y, batch_size=64, shuffle=True, seed=0, example_map=shift)
-    test = make_dataset(splits.test.x, splits.test.y, batch_size=256, shuffle=False, seed=0, example_map=shift)
+    prepared = str(tmp_path / "data")
+    steps.preprocess("seq2seq", "synthetic_reverse", prepared, hparams=hparams)
+    train = read(prepared, "train", batch_size=64, shuffle=True, seed=0, example_map=shift)
+    test = read(prepared, "test", batch_size=256, example_map=shift)
     keras.utils.set_random_seed(0)
     model = zoo.build("seq2seq", **hparams)
     task.compile(model, spec, hparams, learning_rate=spec.recipe.learning_rate)

@@ -313,11 +313,6 @@ def prepare_map(meta: dict):
     return shape_example
 
 
-def fingerprint_of(meta: dict, split: str) -> str:
-    """The fingerprint of a described split (the gate pairs scores only on equal test sets)."""
-    return meta["splits"][split]["fingerprint"]
-
-
 def _square_image(size: int) -> tuple[int, int, int]:
     """(side, side, channels) of a flattened square image of `size` values: grey if it can be, else RGB."""
     import math

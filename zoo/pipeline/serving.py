@@ -93,6 +93,18 @@ class Predictor:
         self._string = tf.string
         self._invalid_argument = tf.errors.InvalidArgumentError
 
+    def sample_instances(self, count: int, free_size: int = 4) -> list:
+        """`count` valid instances for the served signature (ones, or a short text; `free_size` for each
+        unknown dimension): what a smoke test or a load benchmark sends."""
+        def value(spec):
+            shape = [d or free_size for d in spec.shape[1:].as_list()]
+            if spec.dtype == self._string:
+                return np.full(shape, "a good film", dtype=object).tolist() if shape else "a good film"
+            return np.ones(shape, dtype=spec.dtype.as_numpy_dtype).tolist()
+
+        one = {name: value(spec) for name, spec in self.inputs.items()}
+        return [one if len(one) > 1 else next(iter(one.values())) for _ in range(count)]
+
     # ----------------------------------------------------------------------------------- conversion
     def _array(self, name: str, values) -> np.ndarray:
         """`values` (the instances' JSON for input `name`) as an array of the signature's dtype and shape."""

@@ -124,19 +124,6 @@ def read_meta(data_dir: str) -> dict:
 
 
 # -------------------------------------------------------------------------------------------------- train
-def make_dataset(x, y, *, batch_size: int, shuffle: bool, seed: int, example_map=None):
-    """A `tf.data` pipeline over in-memory arrays, for tools and tests (the steps read prepared data with
-    `zoo.data.stream.read`)."""
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    if shuffle:
-        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    if example_map is not None:
-        ds = ds.map(example_map, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
 def compile_model(model, spec, learning_rate: float, hparams=None, outputs: int = 1):
     """Compile `model` as its task does (the recipe's optimizer config, losses and weights)."""
     from zoo.tasks import get_task
@@ -163,6 +150,7 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     """
     import keras
 
+    from zoo.data.stream import EpochSeed, read
     from zoo.pipeline import runtime
     from zoo.pipeline.export import float32_copy
     from zoo.tasks import get_task, output_count
@@ -185,8 +173,6 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     keras.utils.set_random_seed(seed)
     strategy = runtime.make_strategy(environment)
     global_batch = batch_size * strategy.num_replicas_in_sync
-
-    from zoo.data.stream import EpochSeed, read
 
     meta = read_meta(data_dir)
     info = _info(meta)
@@ -225,7 +211,7 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
                 callbacks.append(keras.callbacks.BackupAndRestore(folder, double_checkpoint=True,
                                                                   delete_checkpoint=True))
             fitted = model.fit(train_data, validation_data=val_data, initial_epoch=done, epochs=done + phase.epochs,
-                               callbacks=callbacks, verbose=2, shuffle=False, **task.fit_kwargs())
+                               callbacks=callbacks, verbose=2, shuffle=False)
             if first_epoch is None:
                 first_epoch = int(fitted.epoch[0]) if fitted.epoch else 0
             for key, values in fitted.history.items():

@@ -153,9 +153,6 @@ class Task:
         inputs = random_inputs(spec, hparams, batch, rng)
         return inputs, None
 
-    def fit_kwargs(self) -> dict:
-        return {}
-
 
 def make_optimizer(recipe, learning_rate: float):
     """A fresh Keras optimizer from the recipe's optimizer (a name or a `{"class_name", "config"}` dict)."""
