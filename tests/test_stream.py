@@ -141,3 +141,19 @@ def test_a_preempted_run_on_shards_resumes_with_the_same_epoch_orders(shards, tm
     assert [e["epoch"] for e in attempts] == [0, 1, 2]  # epochs 0-1, killed, then epoch 2 of the retry
     # Same weights and the same epoch-2 order give the same epoch-2 loss as the uninterrupted run.
     np.testing.assert_allclose([e["loss"] for e in attempts], [e["loss"] for e in reference], rtol=1e-5)
+
+
+def test_a_prepared_dataset_missing_a_shard_or_of_an_unknown_format_is_a_one_line_error(shards, tmp_path):
+    import json
+    import shutil
+
+    broken = str(tmp_path / "broken")
+    shutil.copytree(shards, broken)
+    os.remove(os.path.join(broken, "train-00000-of-00001.tfrecord"))
+    with pytest.raises(ValueError, match=r"should have 1 shards; found 0\. Run preprocess again\."):
+        read(broken, "train", batch_size=4)
+    meta = steps.read_meta(shards)
+    with open(os.path.join(broken, "meta.json"), "w") as f:
+        json.dump({**meta, "format": "parquet"}, f)
+    with pytest.raises(ValueError, match="Unknown dataset format 'parquet'.*Allowed: arrays, tfds, tfrecord"):
+        read(broken, "test", batch_size=4)
