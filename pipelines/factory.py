@@ -22,10 +22,6 @@ def pipeline_name(model_name: str) -> str:
     return "zoo-" + re.sub(r"[^a-z0-9-]+", "-", model_name.lower())
 
 
-def _floor_text(floor) -> str:
-    return "" if floor is None else repr(float(floor))
-
-
 def make_pipeline(model_name: str, target: str = "local", image: str = DEFAULT_IMAGE, **target_options):
     """The pipeline function for `model_name` on `target` ("local" or "vertex").
 
@@ -63,7 +59,7 @@ def make_pipeline(model_name: str, target: str = "local", image: str = DEFAULT_I
         data_dir: str = "",
         baseline_uri: str = "",
         registry_root: str = "",
-        floor: str = _floor_text(spec.gate.floor),
+        floor: str = "",  # "": the spec's floor for the dataset's gate (see steps.gate)
         min_delta: float = spec.gate.min_delta,
         require_significance: bool = False,
         alpha: float = 0.05,

@@ -124,3 +124,26 @@ def test_concurrent_proposals_leave_the_best_value(tmp_path):
 def test_open_store_picks_the_backend():
     assert isinstance(open_store("/tmp/x"), LocalBaselineStore)
     assert type(open_store("gs://bucket/prefix")).__name__ == "GcsBaselineStore"
+
+
+# ------------------------------------------------------------------ floors measured on the test set, per-dataset gates
+def test_a_floor_metric_must_be_beaten_strictly_and_names_itself_in_the_reason():
+    beaten = decide(metric="mae", direction="min", candidate=0.4, baseline=None, floor=0.5, floor_name="naive_mae")
+    assert beaten.deploy and "below naive_mae = 0.5" in beaten.reason
+    tied = decide(metric="mae", direction="min", candidate=0.5, baseline=None, floor=0.5, floor_name="naive_mae")
+    assert not tied.deploy  # a forecaster no better than "tomorrow = today" is not deployed
+    fixed = decide(metric="mae", direction="min", candidate=0.5, baseline=None, floor=0.5)
+    assert fixed.deploy  # a fixed floor is "at most"
+
+
+def test_gate_for_dataset_swaps_metric_direction_and_floor_and_rejects_bad_entries():
+    from zoo.spec import Gate
+
+    gate = Gate(metric="token_accuracy", floor=0.9, by_dataset={"ted_hrlr_translate": ("bleu", "max", None)})
+    assert gate.for_dataset("synthetic_reverse") is gate
+    online = gate.for_dataset("ted_hrlr_translate")
+    assert (online.metric, online.direction, online.floor) == ("bleu", "max", None)
+    with pytest.raises(ValueError, match="must be \\(metric, direction, floor\\)"):
+        Gate(metric="a", by_dataset={"d": ("bleu", "up", None)})
+    with pytest.raises(ValueError, match="fixed floor or a floor_metric, not both"):
+        Gate(metric="mae", direction="min", floor=1.0, floor_metric="naive_mae")

@@ -73,6 +73,11 @@ class Gate:
         min_delta: how much a candidate must improve on the deployed model to replace it.
         decision_threshold: for a model with one output score, the score above which it predicts class 1
             (0.5 for a sigmoid probability, 0.0 for a margin such as a linear SVM's).
+        floor_metric: a metric the same evaluation reports that the first deployment must beat, e.g. a naive
+            forecast's error ("naive_mae"): a floor measured on the test set instead of a fixed number. It
+            replaces `floor` when set.
+        by_dataset: dataset -> (metric, direction, floor) for datasets gated on another metric than `metric`
+            (e.g. corpus BLEU on a real translation corpus where the offline data uses token accuracy).
     """
 
     metric: str
@@ -80,10 +85,27 @@ class Gate:
     floor: float | None = None
     min_delta: float = 0.0
     decision_threshold: float = 0.5
+    floor_metric: str | None = None
+    by_dataset: Mapping[str, tuple[str, str, float | None]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if self.direction not in DIRECTIONS:
             raise ValueError(f"Gate direction must be one of {DIRECTIONS}. Received: direction={self.direction!r}")
+        if self.floor_metric is not None and self.floor is not None:
+            raise ValueError(f"A gate has a fixed floor or a floor_metric, not both. Received: floor={self.floor!r}, "
+                             f"floor_metric={self.floor_metric!r}")
+        for dataset, entry in self.by_dataset.items():
+            if len(entry) != 3 or entry[1] not in DIRECTIONS:
+                raise ValueError(f"Gate.by_dataset[{dataset!r}] must be (metric, direction, floor) with direction in "
+                                 f"{DIRECTIONS}. Received: {entry!r}")
+
+    def for_dataset(self, dataset: str | None) -> "Gate":
+        """The gate that applies to runs on `dataset` (this one unless `by_dataset` names the dataset)."""
+        if dataset not in self.by_dataset:
+            return self
+        metric, direction, floor = self.by_dataset[dataset]
+        return dataclasses.replace(self, metric=metric, direction=direction, floor=floor, floor_metric=None,
+                                   by_dataset={})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The latest-metric gate: deploy a candidate only if it beats the model now deployed.
 
 Semantics (DESIGN.md):
-- no baseline yet: deploy if the candidate's metric is finite and clears the absolute `floor`;
+- no baseline yet: deploy if the candidate's metric is finite and clears the absolute `floor` (or strictly
+  beats a reference metric of the same evaluation, e.g. a naive forecast's error: `Gate.floor_metric`);
 - a baseline: deploy only if the candidate improves on it by at least `min_delta` in the metric's direction
   (strictly, when `min_delta` is 0: a tie keeps what is deployed);
 - optionally (`require_significance`) the improvement must also be statistically significant on the test
@@ -21,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from zoo.pipeline.baseline import Baseline
+from zoo.pipeline.baseline import Baseline, better
 
 
 @dataclasses.dataclass
@@ -82,7 +83,7 @@ def decide(
     *, metric: str, direction: str, candidate: float, baseline: Baseline | None, floor: float | None = None,
     min_delta: float = 0.0, require_significance: bool = False, alpha: float = 0.05,
     candidate_scores: Sequence[float] | None = None, test_fingerprint: str | None = None,
-    paired_test: str | None = None,
+    paired_test: str | None = None, floor_name: str | None = None,
 ) -> Decision:
     """Decide whether the candidate deploys. See the module docstring for the rules."""
     if min_delta < 0:
@@ -95,11 +96,15 @@ def decide(
         if floor is None:
             d.deploy, d.reason = True, "No model is deployed yet and no floor is set: the first model deploys."
             return d
-        clears = d.candidate >= floor if direction == "max" else d.candidate <= floor
-        word = "at least" if direction == "max" else "at most"
+        if floor_name:  # a reference measured on the same test set (e.g. a naive forecast): beat it strictly
+            clears = better(d.candidate, floor, direction)
+            word = f"{'above' if direction == 'max' else 'below'} {floor_name} ="
+        else:
+            clears = d.candidate >= floor if direction == "max" else d.candidate <= floor
+            word = "at least" if direction == "max" else "at most"
         d.deploy = clears
         d.reason = (f"No model is deployed yet; the candidate's {metric} {d.candidate:.6g} "
-                    f"{'clears' if clears else 'does not clear'} the floor ({word} {floor:g}).")
+                    f"{'clears' if clears else 'does not clear'} the floor ({word} {floor:.6g}).")
         return d
     if baseline.metric != metric or baseline.direction != direction:
         d.reason = (f"The deployed model was gated on {baseline.metric} ({baseline.direction}), this run on "

@@ -283,16 +283,18 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
         # labelled training split, unmapped.
         extra["train_batches"] = read(data_dir, "train", batch_size=EVAL_BATCH, meta=meta)
     result = task.evaluate(model, batches, spec, config, info, seed=seed, **extra)
-    if spec.gate.metric not in result.metrics:
-        raise RuntimeError(f"The {spec.task} task reported {sorted(result.metrics)}, not the gate metric "
-                           f"{spec.gate.metric!r} of {model_name}.")
-    value = float(result.metrics[spec.gate.metric])
+    rule = spec.gate.for_dataset(meta["dataset"])
+    for needed in filter(None, (rule.metric, rule.floor_metric)):
+        if needed not in result.metrics:
+            raise RuntimeError(f"The {spec.task} task reported {sorted(result.metrics)}, not the gate's "
+                               f"{needed!r} for {model_name} on {meta['dataset']}.")
+    value = float(result.metrics[rule.metric])
     fingerprint = meta["test_fingerprint"]
     if result.fingerprint:
         fingerprint = f"{fingerprint}+{result.fingerprint}"
     evaluation = {
-        "model": model_name, "dataset": meta["dataset"], "task": spec.task, "metric": spec.gate.metric,
-        "direction": spec.gate.direction, "value": value,
+        "model": model_name, "dataset": meta["dataset"], "task": spec.task, "metric": rule.metric,
+        "direction": rule.direction, "value": value,
         "metrics": {k: float(v) for k, v in result.metrics.items()},
         "scores": None if result.scores is None else [float(s) for s in result.scores],
         "paired_test": result.paired_test, "test_fingerprint": fingerprint,
@@ -312,17 +314,24 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
 # --------------------------------------------------------------------------------------------------- gate
 def gate(evaluation: dict, baseline_uri: str, *, floor: float | None = None, min_delta: float | None = None,
          require_significance: bool = False, alpha: float = 0.05, store=None):
-    """The gate's decision for an evaluation against the recorded baseline (see `zoo.pipeline.gate.decide`)."""
+    """The gate's decision for an evaluation against the recorded baseline (see `zoo.pipeline.gate.decide`).
+
+    `floor` None takes the spec's floor for the evaluation's dataset: a number, or the value of the metric
+    named by `Gate.floor_metric` in the same evaluation (which the candidate must then strictly beat).
+    """
     from zoo.pipeline.baseline import open_store
     from zoo.pipeline.gate import decide
 
-    spec = get_spec(evaluation["model"])
+    rule = get_spec(evaluation["model"]).gate.for_dataset(evaluation["dataset"])
     store = store or open_store(baseline_uri)
     baseline = store.read(evaluation["model"], evaluation["dataset"])
+    floor_name = None
+    if floor is None and rule.floor_metric:
+        floor, floor_name = float(evaluation["metrics"][rule.floor_metric]), rule.floor_metric
     return decide(
         metric=evaluation["metric"], direction=evaluation["direction"], candidate=evaluation["value"],
-        baseline=baseline, floor=spec.gate.floor if floor is None else floor,
-        min_delta=spec.gate.min_delta if min_delta is None else min_delta,
+        baseline=baseline, floor=rule.floor if floor is None else floor, floor_name=floor_name,
+        min_delta=rule.min_delta if min_delta is None else min_delta,
         require_significance=require_significance, alpha=alpha, candidate_scores=evaluation.get("scores"),
         test_fingerprint=evaluation.get("test_fingerprint"), paired_test=evaluation.get("paired_test"),
     )
