@@ -13,6 +13,7 @@ covers the store's use of it, not a fake of it.
 """
 
 import base64
+import dataclasses
 import hashlib
 import http.server
 import json
@@ -126,6 +127,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._reply(200, json.dumps(self._resource(name, content, generation)).encode())
 
 
+    def do_DELETE(self):  # noqa: N802
+        url = urllib.parse.urlparse(self.path)
+        prefix = f"/storage/v1/b/{BUCKET}/o/"
+        if not url.path.startswith(prefix):
+            return self._error(400, f"unsupported request {self.path}", "invalid")
+        name = urllib.parse.unquote(url.path[len(prefix):])
+        match = urllib.parse.parse_qs(url.query).get("ifGenerationMatch", [None])[0]
+        self.server.log.append(("DELETE", name, match))
+        with self.server.lock:
+            live = self.server.objects.get(name)
+            if live is None:
+                return self._error(404, f"No such object: {BUCKET}/{name}", "notFound")
+            if match is not None and int(match) != live[1]:
+                return self._error(412, "At least one of the pre-conditions you specified did not hold.",
+                                   "conditionNotMet")
+            del self.server.objects[name]
+        self.send_response(204)
+        self.end_headers()
+
+
 @pytest.fixture
 def gcs():
     server = FakeGcs()
@@ -177,7 +198,7 @@ def test_the_first_write_requires_that_no_baseline_exists_and_later_ones_the_gen
     better = baseline(0.95, "3")
     assert store.propose(better) == (True, first)
     assert uploads(gcs) == ["0", str(generation)]
-    assert stored(gcs) == better
+    assert stored(gcs) == dataclasses.replace(better, history=["1"])  # the version it replaced is remembered
 
 
 def test_a_better_baseline_written_in_between_is_never_overwritten(gcs):
@@ -199,7 +220,7 @@ def test_a_worse_baseline_written_in_between_is_decided_against_again_and_replac
     gcs.before_upload = lambda: gcs.put(OBJECT, concurrent.to_json().encode())
     candidate = baseline(0.95, "2")
     assert store.propose(candidate) == (True, concurrent)
-    assert stored(gcs) == candidate
+    assert stored(gcs) == dataclasses.replace(candidate, history=["concurrent"])
     refused, accepted = uploads(gcs)[-2:]
     assert int(accepted) == int(refused) + 1  # the retry carried the concurrent write's generation
 
@@ -211,7 +232,7 @@ def test_a_lost_response_to_a_write_that_landed_counts_as_written(gcs):
     gcs.lose_next_response = True  # applied, then 503: the client retries, and the retry gets 412
     candidate = baseline(0.95, "2")
     assert store.propose(candidate) == (True, first)
-    assert stored(gcs) == candidate
+    assert stored(gcs) == dataclasses.replace(candidate, history=["1"])
     assert len(uploads(gcs)) == 3
 
 
@@ -273,3 +294,62 @@ def test_a_baseline_that_keeps_changing_gives_up_with_a_clear_error(gcs):
 def test_a_bad_uri_is_a_one_line_error(uri):
     with pytest.raises(ValueError, match=r"looks like gs://BUCKET\[/PREFIX\]"):
         GcsBaselineStore(uri)
+
+
+# ------------------------------------------------------------------------------------------- the deploy lease
+LEASE = f"{PREFIX}/lenet5/digits.lease"
+
+
+def test_a_lease_is_created_only_if_absent_and_released_by_deleting_exactly_its_generation(gcs):
+    store = make_store(gcs)
+    with store.lease("lenet5", "digits"):
+        held = json.loads(gcs.objects[LEASE][0])
+        assert held["expires_at"] > 0 and held["holder"]
+        generation = gcs.objects[LEASE][1]
+    assert LEASE not in gcs.objects
+    assert [(m, match) for m, name, match in gcs.log if name == LEASE] == [("POST", "0"), ("DELETE", str(generation))]
+
+
+def test_a_live_lease_of_another_run_is_waited_for_then_refused_with_one_line(gcs):
+    import time as clock
+
+    from zoo.pipeline.baseline import LeaseError
+
+    other = json.dumps({"holder": "other-run", "expires_at": clock.time() + 600}).encode()
+    gcs.put(LEASE, other)
+    store = make_store(gcs)
+    with pytest.raises(LeaseError) as err:
+        with store.lease("lenet5", "digits", wait_s=0.3, poll_s=0.05):
+            pytest.fail("entered a lease another run holds")
+    message = str(err.value)
+    assert "held by 'other-run'" in message and "Nothing was changed" in message and "\n" not in message
+    assert gcs.objects[LEASE][0] == other  # untouched
+
+
+def test_an_expired_lease_is_taken_over_once_and_its_old_holder_cannot_release_the_new_one(gcs):
+    import time as clock
+
+    stale = gcs.put(LEASE, json.dumps({"holder": "dead-run", "expires_at": clock.time() - 1}).encode())
+    first, second = make_store(gcs), make_store(gcs)
+    with first.lease("lenet5", "digits", ttl_s=0.2):
+        assert ("POST", LEASE, str(stale)) in gcs.log  # taken over on the generation read, not blindly
+        clock.sleep(0.3)  # this run overran its lease: another run takes it over meanwhile
+        with second.lease("lenet5", "digits", wait_s=0):
+            taken = gcs.objects[LEASE][1]
+    assert LEASE not in gcs.objects  # the second run released its own lease; the first's delete found none
+    assert ("DELETE", LEASE, str(taken)) in gcs.log
+
+
+def test_rollback_writes_only_over_the_baseline_it_read_and_versions_are_kept(gcs):
+    store = make_store(gcs)
+    first, second = baseline(0.90, "1"), baseline(0.95, "2")
+    for record in (first, second):
+        store.record_version(record)
+        store.propose(record)
+    current = store.read("lenet5", "digits")
+    assert current.history == ["1"] and store.read_version("lenet5", "digits", "1") == first
+    assert store.read_version("lenet5", "digits", "9") is None
+    with pytest.raises(BaselineError, match="changed during the rollback"):
+        store.replace(first, expected=second)  # `second` as recorded has a history: not what is stored
+    store.replace(first, expected=current)
+    assert stored(gcs) == first

@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.compiler import compile_pipeline
 from pipelines.vertex import PRESETS, options
-from zoo.pipeline.baseline import Baseline, LocalBaselineStore
+from zoo.pipeline.baseline import Baseline, BaselineError, LocalBaselineStore
 from zoo.cli import main
 from zoo.pipeline.vertex_deploy import deploy
 from pipelines.submit import build_job
@@ -138,13 +138,31 @@ def test_submit_bad_arguments_exit_2_with_one_line(capsys, argv, message):
 
 
 # ----------------------------------------------------------------------------- deploy at the SDK's boundary
+class FakeRegistry:
+    """The parent model's aliases: moving an alias to a version takes it off the version that had it."""
+
+    def __init__(self):
+        self.aliases: dict[str, str] = {}
+
+    def add_version_aliases(self, new_aliases, version):
+        for alias in new_aliases:
+            self.aliases[alias] = str(version)
+        FakeAPI.events.append(("aliases", str(version)))
+
+
 class FakeModel:
     uploads = []
+    registry = FakeRegistry()
+    parent = "projects/p/locations/r/models/123"
 
-    def __init__(self, version):
-        self.version_id = version
-        self.resource_name = "projects/p/locations/r/models/123"
+    def __init__(self, version=None, model_name=None):
+        if model_name is not None:
+            parent, _, version = model_name.partition("@")
+            assert parent == self.parent, model_name
+        self.version_id = str(version)
+        self.resource_name = self.parent
         self.versioned_resource_name = f"{self.resource_name}@{version}"
+        self.versioning_registry = FakeModel.registry
 
     @classmethod
     def list(cls, filter, order_by):
@@ -153,23 +171,29 @@ class FakeModel:
     @classmethod
     def upload(cls, **kwargs):
         cls.uploads.append(kwargs)
-        return cls(str(len(cls.uploads)))
+        version = str(len(cls.uploads))
+        if kwargs["is_default_version"]:
+            cls.registry.aliases["default"] = version
+        return cls(version)
 
 
 class FakeEndpoint:
+    """An endpoint with deployments and a traffic split; `fail_deploy` makes the next deploy fail its health."""
+
     created = []
 
-    def __init__(self):
+    def __init__(self, display_name):
+        self.display_name = display_name
         self.resource_name = "projects/p/locations/r/endpoints/9"
-        self.models, self.events = [], []
+        self.models, self.traffic_split, self.fail_deploy = [], {}, False
 
     @classmethod
     def list(cls, filter, order_by):
-        return list(cls.created)
+        return [e for e in cls.created if f'display_name="{e.display_name}"' == filter]
 
     @classmethod
     def create(cls, display_name):
-        endpoint = cls()
+        endpoint = cls(display_name)
         cls.created.append(endpoint)
         return endpoint
 
@@ -177,23 +201,71 @@ class FakeEndpoint:
         return [type("Deployed", (), {"id": m})() for m in self.models]
 
     def deploy(self, model, **kwargs):
-        self.events.append(("deploy", model.version_id, kwargs["traffic_percentage"]))
-        self.models.append(f"dm-{model.version_id}")
+        percent = kwargs["traffic_percentage"]
+        FakeAPI.events.append(("deploy", model.version_id, percent))
+        if self.fail_deploy:
+            self.fail_deploy = False
+            raise RuntimeError("Model server never became ready. Please validate that your model file or container "
+                               "configuration are valid.")
+        assert self.traffic_split or percent == 100, "the SDK requires 100 % on an empty endpoint"
+        deployed = f"dm-{model.version_id}-{len(FakeAPI.events)}"
+        self.models.append(deployed)
+        self.traffic_split = {**self.traffic_split, deployed: percent} if percent < 100 else {deployed: 100}
+
+    def update(self, traffic_split):
+        assert sum(traffic_split.values()) == 100 and set(traffic_split) <= set(self.models)
+        FakeAPI.events.append(("traffic", dict(traffic_split)))
+        self.traffic_split = {m: traffic_split.get(m, 0) for m in self.models}
 
     def undeploy(self, deployed_model_id):
-        self.events.append(("undeploy", deployed_model_id))
+        assert not self.traffic_split.get(deployed_model_id), "undeploying a deployment that takes traffic"
+        FakeAPI.events.append(("undeploy", deployed_model_id))
         self.models.remove(deployed_model_id)
+        self.traffic_split.pop(deployed_model_id, None)
+
+    def serving(self) -> str:
+        """The version that takes all traffic."""
+        (deployed,) = [m for m, percent in self.traffic_split.items() if percent == 100]
+        return deployed.split("-")[1]
 
 
 class FakeAPI:
     Model, Endpoint = FakeModel, FakeEndpoint
+    events = []
 
     def __init__(self):
-        FakeModel.uploads, FakeEndpoint.created = [], []
+        FakeModel.uploads, FakeEndpoint.created, FakeModel.registry, FakeAPI.events = [], [], FakeRegistry(), []
         self.inits = []
 
     def init(self, **kwargs):
         self.inits.append(kwargs)
+
+
+class LoggedStore(LocalBaselineStore):
+    """A local baseline store that logs the lease and baseline writes among the SDK's events."""
+
+    def lease(self, model, dataset, **kwargs):
+        import contextlib
+
+        @contextlib.contextmanager
+        def logged():
+            with super(LoggedStore, self).lease(model, dataset):
+                FakeAPI.events.append(("lease", "acquired"))
+                try:
+                    yield
+                finally:
+                    FakeAPI.events.append(("lease", "released"))
+
+        return logged()
+
+    def propose(self, candidate):
+        written, current = super().propose(candidate)
+        FakeAPI.events.append(("baseline", candidate.version if written else None))
+        return written, current
+
+    def replace(self, record, expected):
+        super().replace(record, expected)
+        FakeAPI.events.append(("baseline", record.version))
 
 
 def _evaluation(value):
@@ -201,31 +273,120 @@ def _evaluation(value):
             "scores": [1.0], "test_fingerprint": "f"}
 
 
-def test_deploy_uploads_a_version_under_one_parent_serves_it_alone_then_records_the_baseline(tmp_path):
-    api, store = FakeAPI(), LocalBaselineStore(str(tmp_path))
-    common = dict(model_uri="gs://b/r/train/model", baseline_uri="unused", serving_image="img", api=api,
-                  store=store, project="proj", location="europe-west4")
-    first = deploy(evaluation=_evaluation(0.9), **common)
-    second = deploy(evaluation=_evaluation(0.95), **common)
+COMMON = dict(model_uri="gs://b/r/train/model", baseline_uri="unused", serving_image="img")
+
+
+def _served(store) -> tuple[str, str, str]:
+    """(baseline version, `serving` alias, version taking the endpoint's traffic): all three must agree."""
+    (endpoint,) = FakeEndpoint.created
+    return store.read("lenet5", "mnist").version, FakeModel.registry.aliases["serving"], endpoint.serving()
+
+
+def test_deploy_moves_traffic_aliases_and_baseline_together_under_the_lease_then_undeploys_the_old(tmp_path):
+    api, store = FakeAPI(), LoggedStore(str(tmp_path))
+    first = deploy(evaluation=_evaluation(0.9), api=api, store=store, project="proj", location="europe-west4",
+                   **COMMON)
+    FakeAPI.events.clear()
+    second = deploy(evaluation=_evaluation(0.95), api=api, store=store, **COMMON)
     assert api.inits[0] == {"project": "proj", "location": "europe-west4"}
-    assert FakeModel.uploads[0]["parent_model"] is None
+    assert FakeModel.uploads[0]["parent_model"] is None and FakeModel.uploads[0]["display_name"] == "zoo-lenet5-mnist"
     assert FakeModel.uploads[1]["parent_model"] == "projects/p/locations/r/models/123"
     assert FakeModel.uploads[1]["artifact_uri"] == "gs://b/r/train/model/saved_model"
-    assert FakeModel.uploads[1]["version_aliases"] == ["serving"]
-    (endpoint,) = FakeEndpoint.created
-    assert endpoint.events == [("deploy", "1", 100), ("deploy", "2", 100), ("undeploy", "dm-1")]
-    assert first["baseline_recorded"] and second["baseline_recorded"]
-    assert store.read("lenet5", "mnist").location == "projects/p/locations/r/models/123@2"
+    assert "version_aliases" not in FakeModel.uploads[1] and not FakeModel.uploads[1]["is_default_version"]
+    (deployed,) = FakeEndpoint.created[0].models
+    assert FakeAPI.events == [
+        ("lease", "acquired"), ("deploy", "2", 0), ("traffic", {deployed: 100}), ("aliases", "2"), ("baseline", "2"),
+        ("undeploy", first["endpoint"] and second["undeployed"][0]), ("lease", "released"),
+    ]
+    assert first["deployed"] and second["deployed"] and second["replaced"] == "1"
+    assert _served(store) == ("2", "2", "2") and FakeModel.registry.aliases["default"] == "2"
+    assert len(FakeEndpoint.created[0].models) == 1
+    assert store.read("lenet5", "mnist").history == ["1"]
+    assert store.read_version("lenet5", "mnist", "1").value == 0.9  # kept for a rollback
 
 
-def test_deploy_leaves_the_endpoint_alone_when_a_better_model_was_recorded_meanwhile(tmp_path):
+def test_deploy_uploads_nothing_when_a_better_model_was_recorded_before_it_started(tmp_path):
     api, store = FakeAPI(), LocalBaselineStore(str(tmp_path))
     store.propose(Baseline(model="lenet5", dataset="mnist", metric="accuracy", direction="max", value=0.99,
                            version="7", location="elsewhere"))
-    result = deploy(model_uri="gs://b/m", evaluation=_evaluation(0.95), baseline_uri="x", serving_image="img",
-                    api=api, store=store)
+    result = deploy(evaluation=_evaluation(0.95), api=api, store=store, **COMMON)
     assert not result["deployed"] and FakeModel.uploads == [] and FakeEndpoint.created == []
     assert store.read("lenet5", "mnist").version == "7"
+
+
+def test_a_run_that_loses_to_a_concurrent_better_one_while_uploading_changes_nothing_that_serves(tmp_path):
+    api, store = FakeAPI(), LoggedStore(str(tmp_path))
+    deploy(evaluation=_evaluation(0.90), api=api, store=store, **COMMON)
+    upload = FakeModel.upload.__func__
+
+    def concurrent_run_wins(cls, **kwargs):  # while this run uploads, another deploys something better
+        uploaded = upload(cls, **kwargs)
+        FakeModel.upload = classmethod(upload)
+        deploy(evaluation=_evaluation(0.99), api=api, store=store, **COMMON)
+        return uploaded
+
+    FakeModel.upload = classmethod(concurrent_run_wins)
+    try:
+        result = deploy(evaluation=_evaluation(0.95), api=api, store=store, **COMMON)
+    finally:
+        FakeModel.upload = classmethod(upload)
+    assert not result["deployed"] and "stays in the registry without the alias" in result["note"]
+    assert result["version"] == "2"
+    assert _served(store) == ("3", "3", "3")  # the better model, everywhere
+
+
+def test_a_version_that_fails_its_health_check_takes_no_traffic_and_changes_nothing(tmp_path):
+    api, store = FakeAPI(), LoggedStore(str(tmp_path))
+    deploy(evaluation=_evaluation(0.90), api=api, store=store, **COMMON)
+    FakeEndpoint.created[0].fail_deploy = True
+    with pytest.raises(RuntimeError, match="never became ready"):
+        deploy(evaluation=_evaluation(0.95), api=api, store=store, **COMMON)
+    assert _served(store) == ("1", "1", "1") and len(FakeEndpoint.created[0].models) == 1
+    assert [e[0] for e in FakeAPI.events[-3:]] == ["lease", "deploy", "lease"]  # released after the failure
+
+
+def test_a_baseline_that_cannot_be_recorded_puts_traffic_and_aliases_back(tmp_path):
+    api, store = FakeAPI(), LoggedStore(str(tmp_path))
+    deploy(evaluation=_evaluation(0.90), api=api, store=store, **COMMON)
+    before = dict(FakeEndpoint.created[0].traffic_split)
+
+    def refused(candidate):
+        raise BaselineError("Could not record the baseline gs://b/baselines/lenet5/mnist.json: Forbidden: 403")
+
+    store.propose = refused
+    with pytest.raises(BaselineError, match="Forbidden"):
+        deploy(evaluation=_evaluation(0.95), api=api, store=store, **COMMON)
+    kinds = [e[0] for e in FakeAPI.events[-8:]]
+    assert kinds == ["lease", "deploy", "traffic", "aliases", "traffic", "aliases", "undeploy", "lease"], kinds
+    assert FakeEndpoint.created[0].traffic_split == before
+    assert _served(LocalBaselineStore(str(tmp_path))) == ("1", "1", "1")
+
+
+def test_rollback_serves_the_previous_version_with_its_baseline_and_walks_back(tmp_path):
+    from zoo.pipeline.release import ReleaseError
+    from zoo.pipeline.vertex_deploy import rollback
+
+    api, store = FakeAPI(), LoggedStore(str(tmp_path))
+    for value in (0.90, 0.93, 0.95):
+        deploy(evaluation=_evaluation(value), api=api, store=store, **COMMON)
+    assert _served(store) == ("3", "3", "3")
+    back = rollback(model="lenet5", dataset="mnist", baseline_uri="unused", api=api, store=store)
+    assert (back["version"], back["replaced"], back["value"]) == ("2", "3", 0.93)
+    assert _served(store) == ("2", "2", "2") and FakeModel.registry.aliases["default"] == "2"
+    restored = store.read("lenet5", "mnist")
+    assert restored.value == 0.93 and restored.history == ["1"] and restored.scores == [1.0]
+    rollback(model="lenet5", dataset="mnist", baseline_uri="unused", api=api, store=store)
+    assert _served(store) == ("1", "1", "1")
+    with pytest.raises(ReleaseError, match="no earlier one. Name one with --to"):
+        rollback(model="lenet5", dataset="mnist", baseline_uri="unused", api=api, store=store)
+    rollback(model="lenet5", dataset="mnist", baseline_uri="unused", to="3", api=api, store=store)
+    assert _served(store) == ("3", "3", "3") and store.read("lenet5", "mnist").history == ["1"]
+    with pytest.raises(ReleaseError, match="No evaluation of version 9"):
+        rollback(model="lenet5", dataset="mnist", baseline_uri="unused", to="9", api=api, store=store)
+    assert len(FakeEndpoint.created[0].models) == 1
+    # A later run is gated against the restored baseline and deploys as usual.
+    rollback(model="lenet5", dataset="mnist", baseline_uri="unused", to="1", api=api, store=store)
+    assert deploy(evaluation=_evaluation(0.91), api=api, store=store, **COMMON)["deployed"]
 
 
 def test_deploy_needs_the_model_in_cloud_storage(tmp_path):

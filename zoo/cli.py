@@ -1,4 +1,5 @@
-"""The `zoo` command line: list, show, compile, submit (Vertex AI), run (locally through kfp.local), serve.
+"""The `zoo` command line: list, show, compile, submit (Vertex AI), run (locally through kfp.local), serve,
+rollback.
 
 `list`, `show` and `compile` never import TensorFlow. A bad argument exits with status 2 and one line on
 stderr that says what was wrong.
@@ -10,6 +11,12 @@ import argparse
 import json
 import sys
 from typing import Any, Sequence
+
+from zoo.pipeline.baseline import BaselineError, LeaseError  # plain Python: no TensorFlow, no Cloud SDK
+from zoo.pipeline.release import ReleaseError
+
+# A deploy, rollback or baseline that cannot go ahead: one line, exit status 1, nothing changed.
+RELEASE_ERRORS = (ReleaseError, BaselineError, LeaseError)
 
 
 class UsageError(Exception):
@@ -113,6 +120,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--require-significance", action="store_true",
                    help="also require a significant improvement on the test set (paired test)")
     p.add_argument("--verbose", action="store_true", help="stream every task's log here")
+
+    p = sub.add_parser("rollback", help="serve an earlier version again, with the baseline it earned",
+                       description="Bring back an earlier version of a model: the registry's serving alias, what "
+                                   "serves and the gate's baseline change together. Without --to, the version that "
+                                   "served before the current one (again: further back).")
+    p.add_argument("name")
+    p.add_argument("--to", metavar="VERSION", help="the version to serve (default: the one before the current one)")
+    p.add_argument("--dataset", help="default: the spec's first offline (--local) or online (Vertex) dataset")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--local", action="store_true", help="the local registry under --root")
+    where.add_argument("--project", help="the Google Cloud project of the Vertex AI registry and endpoint")
+    p.add_argument("--root", default="runs/local")
+    p.add_argument("--region", help="Vertex AI region, e.g. us-central1 (with --project)")
+    p.add_argument("--baseline-uri", help="gs:// prefix of the baselines, as given to `zoo submit` (with --project)")
+    p.add_argument("--serving-machine-type", default="n1-standard-4")
 
     p = sub.add_parser("serve", help="serve the deployed model with Vertex AI's prediction contract",
                        description="Serve NAME's locally deployed version (under --root) on 127.0.0.1, or, with "
@@ -249,7 +271,34 @@ def _serve(args) -> int:
     return 0
 
 
-COMMANDS = {"list": _list, "show": _show, "compile": _compile, "submit": _submit, "run": _run, "serve": _serve}
+def _rollback(args) -> int:
+    from zoo.registry import check_dataset, get_spec
+
+    spec = get_spec(args.name)
+    if args.local:
+        dataset = args.dataset or spec.offline_datasets[0]
+        check_dataset(spec, dataset)
+        from zoo.pipeline.release import rollback_local
+
+        done = rollback_local(args.root, args.name, dataset, to=args.to)
+        where = done["path"]
+    else:
+        if not (args.region and args.baseline_uri):
+            raise UsageError("zoo rollback --project: give --region and --baseline-uri too")
+        dataset = args.dataset or (spec.online_datasets or spec.offline_datasets)[0]
+        check_dataset(spec, dataset)
+        from zoo.pipeline.vertex_deploy import rollback
+
+        done = rollback(model=args.name, dataset=dataset, baseline_uri=args.baseline_uri, to=args.to,
+                        serving_machine_type=args.serving_machine_type, project=args.project, location=args.region)
+        where = f"{done['model_resource']} on {done['endpoint']}"
+    print(f"{args.name} on {dataset}: version {done['version']} serves again (was {done['replaced']}); "
+          f"baseline {done['metric']} {done['value']:.6g}; {where}")
+    return 0
+
+
+COMMANDS = {"list": _list, "show": _show, "compile": _compile, "submit": _submit, "run": _run, "serve": _serve,
+            "rollback": _rollback}
 
 
 # Top-level modules of the `pipelines` extra: without them the library works but no pipeline runs.
@@ -273,6 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         print(str(err), file=sys.stderr)
         return 2
+    except RELEASE_ERRORS as err:
+        print(f"zoo: {' '.join(str(err).split())}", file=sys.stderr)
+        return 1
     except ValueError as err:  # unknown model, style, dataset, hyperparameter, bad value
         print(f"zoo: {' '.join(str(err).split())}", file=sys.stderr)
         return 2

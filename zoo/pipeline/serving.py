@@ -1,7 +1,7 @@
 """The prediction server: Vertex AI's custom-container contract on FastAPI + uvicorn.
 
 One server, two entries:
-- `zoo serve NAME --root DIR` serves the locally deployed version (the one the baseline names) on
+- `zoo serve NAME --root DIR` serves the locally deployed version (the one the registry's `serving` alias names) on
   127.0.0.1:8080, routes `/health` and `/predict`.
 - `zoo serve --vertex` is the Vertex AI custom container (the component image's CMD): it reads only Vertex's
   variables, `AIP_HTTP_PORT` (8080), `AIP_HEALTH_ROUTE`, `AIP_PREDICT_ROUTE` and `AIP_STORAGE_URI` (a local
@@ -250,17 +250,11 @@ def _jsonable(array: np.ndarray) -> list:
 
 # --------------------------------------------------------------------------------- where models come from
 def deployed_location(root: str, model: str, dataset: str | None = None) -> tuple[str, str]:
-    """(model folder, version) of the version that the baseline under `root` says is deployed; no TensorFlow."""
-    from zoo.pipeline.baseline import LocalBaselineStore
+    """(model folder, version) of the version the registry's `serving` alias names under `root`; no TensorFlow."""
+    from zoo.pipeline.release import serving_location
     from zoo.registry import get_spec
 
-    spec = get_spec(model)
-    dataset = dataset or spec.offline_datasets[0]
-    baseline = LocalBaselineStore(os.path.join(root, "baselines")).read(model, dataset)
-    if baseline is None:
-        raise ValueError(f"No {model} model trained on {dataset} is deployed under {root}; run `zoo run {model} "
-                         f"--local --root {root}` first.")
-    return baseline.location, baseline.version
+    return serving_location(root, model, dataset or get_spec(model).offline_datasets[0])
 
 
 def deployed_predictor(root: str, model: str, dataset: str | None = None) -> Predictor:

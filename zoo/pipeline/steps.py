@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 from typing import Any, Mapping
 
 import numpy as np
@@ -338,49 +337,13 @@ def gate(evaluation: dict, baseline_uri: str, *, floor: float | None = None, min
 
 
 # ------------------------------------------------------------------------------------------------- deploy
-def _next_version_dir(model_root: str) -> tuple[str, str]:
-    os.makedirs(model_root, exist_ok=True)
-    while True:
-        versions = [int(n) for n in os.listdir(model_root) if n.isdigit()]
-        version = str(max(versions, default=0) + 1)
-        path = os.path.join(model_root, version)
-        try:
-            os.mkdir(path)  # atomic: two deploys never get the same version
-            return version, path
-        except FileExistsError:
-            continue
-
-
-def record_baseline(store, evaluation: dict, version: str, location: str):
-    """Propose the deployed model as the new baseline (compare-and-swap); returns (written, previous)."""
-    from zoo.pipeline.baseline import Baseline
-
-    return store.propose(Baseline(
-        model=evaluation["model"], dataset=evaluation["dataset"], metric=evaluation["metric"],
-        direction=evaluation["direction"], value=evaluation["value"], version=version, location=location,
-        test_fingerprint=evaluation.get("test_fingerprint"), scores=evaluation.get("scores"),
-    ))
-
-
 def deploy_local(model_dir: str, evaluation: dict, registry_root: str, baseline_uri: str) -> dict:
-    """Copy the model into `registry_root/<model>/<version>/`, then record it as the baseline atomically.
+    """Copy the model into the local registry as a new version and make it serve if it still beats the
+    baseline: health-checked first, then alias and baseline moved together under the model's deploy lease
+    (see `zoo.pipeline.release`)."""
+    from zoo.pipeline.release import deploy_local as release
 
-    The baseline is written only after the copy is complete, and never over a better baseline that a
-    concurrent run recorded meanwhile (then this version is kept in the registry but does not serve).
-    """
-    from zoo.pipeline.baseline import open_store
-
-    version, path = _next_version_dir(os.path.join(registry_root, evaluation["model"]))
-    for name in ("model.keras", "metadata.json"):
-        shutil.copy2(os.path.join(model_dir, name), os.path.join(path, name))
-    shutil.copytree(os.path.join(model_dir, "saved_model"), os.path.join(path, "saved_model"))
-    _write_json(os.path.join(path, "evaluation.json"), {k: v for k, v in evaluation.items() if k != "scores"})
-    written, previous = record_baseline(open_store(baseline_uri), evaluation, version, path)
-    result = {"model": evaluation["model"], "version": version, "path": path, "baseline_recorded": written}
-    if not written:
-        result["note"] = (f"A concurrent run recorded a model at least as good ({previous.metric} "
-                          f"{previous.value:.6g}, version {previous.version}); it keeps serving.")
-    return result
+    return release(model_dir, evaluation, registry_root, baseline_uri)
 
 
 # ------------------------------------------------------------------------------------- component plumbing
