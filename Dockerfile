@@ -17,7 +17,8 @@
 #
 # TPU (ACCELERATOR=tpu): Vertex AI runs the container on a TPU VM, which needs TensorFlow's TPU build
 # (tensorflow-tpu) and libtpu instead of tensorflow. PyPI's newest tensorflow-tpu is 2.20.0 (there is no
-# 2.21), so this variant deviates from the lock's TensorFlow 2.21 and was not tested here (no TPU, no
+# 2.21), so this variant deviates from the lock's TensorFlow 2.21 (and takes tensorflow-text of the same
+# minor version as tensorflow-tpu: its ops are built for one TensorFlow) and was not tested here (no TPU, no
 # Docker): treat it as a starting point and pair the versions as Google's "Supported TPU configurations"
 # lists them (TF_TPU_VERSION, LIBTPU_VERSION). Vertex AI's custom-container guide wants libtpu.so in /lib,
 # hence the link to the wheel's copy. zoo.pipeline.runtime finds the TPU from Vertex AI's TPU_CONFIG and
@@ -64,10 +65,10 @@ RUN if [ "$ACCELERATOR" = gpu ]; then echo "tensorflow[and-cuda]" > /tmp/acceler
  && uv pip compile pyproject.toml /tmp/accelerator.in --extra pipelines --constraint requirements/test.lock \
       --python-version "${PYTHON_VERSION}" --no-header -o /opt/zoo/requirements.txt \
  && if [ "$ACCELERATOR" = tpu ]; then \
-      grep -v '^tensorflow==' /opt/zoo/requirements.txt > /tmp/tpu.txt \
+      grep -v -e '^tensorflow==' -e '^tensorflow-text==' /opt/zoo/requirements.txt > /tmp/tpu.txt \
       && uv pip install --no-deps -r /tmp/tpu.txt \
       && uv pip install "tensorflow-tpu==${TF_TPU_VERSION}" ${LIBTPU_VERSION:+"libtpu==${LIBTPU_VERSION}"} \
-           --constraint /tmp/tpu.txt \
+           "tensorflow-text~=${TF_TPU_VERSION%.*}.0" --constraint /tmp/tpu.txt \
       && libtpu_so="$(python -c 'import libtpu, os; print(os.path.join(os.path.dirname(libtpu.__file__), "libtpu.so"))')" \
       && test -f "$libtpu_so" && ln -sf "$libtpu_so" /lib/libtpu.so; \
     else \
