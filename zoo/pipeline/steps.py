@@ -81,16 +81,31 @@ def preprocess(model_name: str, dataset: str, out_dir: str, *, hparams=None, see
     return meta
 
 
+# Streamed kinds whose raw examples the task's per-example map turns into model inputs (no `prepare` map):
+# a corpus streams sentences, which the task cuts into training pairs; its adapter fits only `info` (e.g. a
+# vocabulary counted from the stream).
+RAW_STREAMED_KINDS = ("corpus",)
+
+
 def _describe_streamed(spec, config, loaded, out_dir: str, data_dir: str | None) -> dict:
-    """Describe (TFDS) or write (TFRecord shards) each split of a streamed image dataset."""
+    """Describe (TFDS) or write (TFRecord shards) each split of a streamed dataset: images, or a corpus."""
+    from zoo.data import adapt
     from zoo.data.stream import TfdsSplit, write_shards, write_tfds_reference
 
     signature = spec.inputs(config)
     sig = next(iter(signature.values())) if len(signature) == 1 else None
-    if spec.adapter or loaded.kind != "image" or sig is None or len(sig.shape) not in (1, 3):
+    prepare, info = None, loaded.info
+    if loaded.kind in RAW_STREAMED_KINDS:
+        if not spec.adapter:
+            raise ValueError(f"{loaded.name} streams raw {loaded.kind} examples, which {spec.name} has no adapter "
+                             "for; pick one of its other datasets.")
+        info = adapt(spec, config, loaded).info
+    elif spec.adapter or loaded.kind != "image" or sig is None or len(sig.shape) not in (1, 3):
         shapes = {k: v.shape for k, v in signature.items()}
         raise ValueError(f"{loaded.name} streams images, which {spec.name} does not take (its inputs: {shapes}); "
                          "pick one of its other datasets.")
+    else:
+        prepare = {"image_shape": list(sig.shape), "target": spec.target}
     described, formats = {}, set()
     for name, split in loaded.items():
         if isinstance(split, TfdsSplit):
@@ -103,8 +118,8 @@ def _describe_streamed(spec, config, loaded, out_dir: str, data_dir: str | None)
         raise ValueError(f"{loaded.name} mixes TFDS references and generated shards; a dataset has one format.")
     return {
         "format": formats.pop(), "splits": described, "sizes": {k: v["examples"] for k, v in described.items()},
-        "test_fingerprint": described["test"]["fingerprint"], "info": loaded.info,
-        "prepare": {"image_shape": list(sig.shape), "target": spec.target},
+        "test_fingerprint": described["test"]["fingerprint"], "info": info,
+        **({"prepare": prepare} if prepare else {}),
     }
 
 
