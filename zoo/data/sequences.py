@@ -94,8 +94,12 @@ def synthetic_reverse(*, seed: int = 0, data_dir=None, n: int = 6000, symbols: i
 # --------------------------------------------------------------------------------------------- translation
 
 UNK_ID = 3
+# TFDS' configurations of ted_hrlr_translate, source_to_target. Each is a dataset of its own here,
+# "ted_hrlr_translate/<pair>" as TFDS names it, so the language pair is chosen by the dataset name (the CLI's
+# --dataset) and every pair keeps its own deployed baseline; the bare name is Portuguese to English.
 TED_PAIRS = ("az_to_en", "aztr_to_en", "be_to_en", "beru_to_en", "es_to_pt", "fr_to_pt", "gl_to_en", "glpt_to_en",
              "he_to_pt", "it_to_pt", "pt_to_en", "ru_to_en", "ru_to_pt", "tr_to_en")
+TED_DEFAULT_PAIR = "pt_to_en"
 
 
 def fit_vocabulary(sentences, size: int) -> list[str]:
@@ -107,16 +111,38 @@ def fit_vocabulary(sentences, size: int) -> list[str]:
     return [*RESERVED, "<unk>", *ranked[:max(size - len(RESERVED) - 1, 0)]]
 
 
-def _words(texts) -> list[list[str]]:
-    # The corpus is already tokenised: words and punctuation marks are separated by spaces.
-    return [t.decode("utf-8", errors="replace").lower().split() for t in texts]
+def words(texts) -> list[list[str]]:
+    """UTF-8 byte strings (or str) -> lowercased words. The corpus is already tokenised: words and
+    punctuation marks are separated by spaces."""
+    return [(t.decode("utf-8", errors="replace") if isinstance(t, bytes) else str(t)).lower().split()
+            for t in texts]
 
 
-@dataset("ted_hrlr_translate", offline=False,
-         summary="TensorFlow Datasets 'ted_hrlr_translate' (Qi et al. 2018): TED talk sentence pairs, Portuguese "
-                 "to English by default (downloads on first use).")
-def ted_hrlr_translate(*, seed: int = 0, data_dir: str | None = None, pair: str = "pt_to_en", vocab_size: int = 8000,
-                       max_length: int = 40) -> Splits:
+def detokenize(ids, vocabulary=None, *, eos_id: int = EOS_ID) -> str:
+    """One decoded or reference row of ids -> its text: the words up to EOS or padding, joined by spaces.
+
+    Without a vocabulary each id is written as its number (the reversal task's symbols).
+    """
+    out = []
+    for token in ids:
+        token = int(token)
+        if token in (PAD_ID, eos_id):
+            break
+        out.append(vocabulary[token] if vocabulary is not None and token < len(vocabulary) else str(token))
+    return " ".join(out)
+
+
+def ted_pair(name: str) -> str:
+    """The language pair a ted_hrlr_translate dataset name selects ("ted_hrlr_translate/ru_to_en" -> "ru_to_en")."""
+    base, slash, pair = name.partition("/")
+    pair = pair if slash else TED_DEFAULT_PAIR
+    if base != "ted_hrlr_translate" or pair not in TED_PAIRS:
+        raise ValueError(f"Unknown ted_hrlr_translate dataset {name!r}. Allowed: ted_hrlr_translate, or "
+                         f"ted_hrlr_translate/PAIR with PAIR one of {', '.join(TED_PAIRS)}.")
+    return pair
+
+
+def load_ted(name: str, *, data_dir: str | None = None, vocab_size: int = 8000, max_length: int = 40) -> Splits:
     """TED talk translations as word ids, with the published train/validation/test splits.
 
     Each language gets its own vocabulary of the `vocab_size` most frequent training words (ids 4..; 3 is
@@ -124,36 +150,56 @@ def ted_hrlr_translate(*, seed: int = 0, data_dir: str | None = None, pair: str 
     every split, as translation tutorials do to keep sequences short; `info["kept"]` counts them.
 
     Args:
-        pair: the TFDS configuration, source_to_target ("pt_to_en", "ru_to_en", "az_to_en", ...).
+        name: "ted_hrlr_translate" (Portuguese to English) or "ted_hrlr_translate/<pair>", a TFDS
+            configuration source_to_target ("pt_to_en", "ru_to_en", "az_to_en", ...).
         vocab_size: ids per language, the reserved four included.
         max_length: most words per sentence.
 
     Returns:
-        `Splits` of kind "sequence" as `synthetic_reverse`'s (source_length = max_length, target_length =
-        max_length + 1 for EOS); `info` adds unk_id, both vocabularies (id -> word) and the pair.
+        `Splits` of kind "sequence" named `name`, as `synthetic_reverse`'s (source_length = max_length,
+        target_length = max_length + 1 for EOS); `info` adds unk_id, both vocabularies (id -> word), the
+        pair, and the kept test pairs' reference translations (lowercased words joined by spaces, unknown
+        words included), which corpus BLEU compares the decoded translations with.
     """
     from zoo.data.online import load_tfds_arrays
 
-    if pair not in TED_PAIRS:
-        raise ValueError(f"Unknown ted_hrlr_translate pair {pair!r}. Allowed: {', '.join(TED_PAIRS)}.")
+    pair = ted_pair(name)
     vocab_size = _check_int("vocab_size", vocab_size, len(RESERVED) + 2)
     max_length = _check_int("max_length", max_length, 1)
-    name = f"ted_hrlr_translate/{pair}"
-    words = {}
+    tfds_name = f"ted_hrlr_translate/{pair}"
+    texts = {}
     for split, tfds_split in (("train", "train"), ("val", "validation"), ("test", "test")):
-        sources, targets = load_tfds_arrays(name, tfds_split, data_dir=data_dir)
-        words[split] = (_words(sources), _words(targets))
-    vocabularies = [fit_vocabulary(words["train"][side], vocab_size) for side in (0, 1)]
+        sources, targets = load_tfds_arrays(tfds_name, tfds_split, data_dir=data_dir)
+        texts[split] = (words(sources), words(targets))
+    vocabularies = [fit_vocabulary(texts["train"][side], vocab_size) for side in (0, 1)]
     lookups = [{word: i for i, word in enumerate(v)} for v in vocabularies]
-    splits, kept = {}, {}
-    for split, (sources, targets) in words.items():
+    splits, kept, references = {}, {}, []
+    for split, (sources, targets) in texts.items():
         pairs = [(s, t) for s, t in zip(sources, targets) if 0 < len(s) <= max_length and 0 < len(t) <= max_length]
         kept[split] = [len(pairs), len(sources)]
         encode = lambda sentence, side: [lookups[side].get(w, UNK_ID) for w in sentence]  # noqa: E731
         splits[split] = Split(right_pad([encode(s, 0) for s, _ in pairs], max_length),
                               right_pad([[*encode(t, 1), EOS_ID] for _, t in pairs], max_length + 1))
+        if split == "test":
+            references = [" ".join(t) for _, t in pairs]
     info = {"vocab_size": max(len(v) for v in vocabularies), "source_length": max_length,
             "target_length": max_length + 1, **special_ids(), "unk_id": UNK_ID, "pair": pair,
             "source_vocabulary": vocabularies[0], "target_vocabulary": vocabularies[1], "kept": kept,
-            "source": f"tfds:{name}"}
-    return Splits("ted_hrlr_translate", "sequence", splits["train"], splits["val"], splits["test"], info=info)
+            "test_references": references, "source": f"tfds:{tfds_name}"}
+    return Splits(name, "sequence", splits["train"], splits["val"], splits["test"], info=info)
+
+
+def _ted_loader(name: str):
+    def load(*, seed: int = 0, data_dir: str | None = None, vocab_size: int = 8000, max_length: int = 40) -> Splits:
+        # The published splits: the seed changes nothing.
+        return load_ted(name, data_dir=data_dir, vocab_size=vocab_size, max_length=max_length)
+
+    load.__doc__ = load_ted.__doc__
+    return load
+
+
+for _name in ("ted_hrlr_translate", *(f"ted_hrlr_translate/{p}" for p in TED_PAIRS)):
+    _pair = ted_pair(_name)
+    dataset(_name, offline=False,
+            summary=f"TensorFlow Datasets 'ted_hrlr_translate/{_pair}' (Qi et al. 2018): TED talk sentence pairs, "
+                    f"{_pair.replace('_to_', ' to ')} as word ids (downloads on first use).")(_ted_loader(_name))

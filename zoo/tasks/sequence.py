@@ -12,18 +12,28 @@ GREEDY AUTOREGRESSIVE DECODING instead: the model starts from BOS and feeds back
 (`zoo.models.sequence.decoding`), the same code the deployed model runs. Reported per sequence:
 "token_accuracy" (share of its real target tokens, EOS included, decoded right; paired t-test),
 "sequence_accuracy" (all of them right: exact match; McNemar's test) and, for comparison,
-"teacher_forced_token_accuracy" and the teacher-forced "loss".
+"teacher_forced_token_accuracy" and the teacher-forced "loss"; and for the whole test set "bleu", corpus
+BLEU (sacrebleu, 0-100) of the decoded texts against the references: the words of the decoded ids up to
+EOS against the data's reference translations (`info["test_references"]`, a translation corpus) or the
+target ids' words (symbols for the reversal task). BLEU is a corpus statistic with no per-example
+scores, so where a dataset's gate reads it (`Gate.by_dataset`, the translation corpora) the gate compares
+point estimates; the other gate metrics come with their per-sequence scores and paired test.
 
-Serving: the source alone in, decoded token ids out (`greedy_decoder`), exported as a SavedModel.
+Serving: a sentence in, its free decoding out as text (`greedy_decoder` inside `text_io.text_decoder`, with
+the vocabularies fitted on the training split), exported as a SavedModel.
+
+Pictures: for a model with attention, the attention weights of free decoding on the first test examples,
+decoded target steps x source tokens, as PNG heat maps.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping
 
 import numpy as np
 
-from zoo.data.sequences import BOS_ID, EOS_ID, PAD_ID, special_ids
+from zoo.data.sequences import BOS_ID, EOS_ID, PAD_ID, RESERVED, detokenize, special_ids
 from zoo.metrics import Metric, get_metric, register_metric
 from zoo.tasks.base import Evaluation, Task, make_optimizer
 
@@ -58,6 +68,21 @@ TEACHER_FORCED_TOKEN_ACCURACY = register_metric(
     Metric("teacher_forced_token_accuracy", "max", token_accuracy, paired_test="paired_t"))
 
 
+def corpus_bleu(hypotheses: list[str], references: list[str]) -> float:
+    """Corpus BLEU (0-100) of hypothesis texts against one reference text each: sacrebleu's defaults
+    (4-grams, brevity penalty, its 13a tokenizer), the number translation papers report."""
+    import sacrebleu
+
+    if len(hypotheses) != len(references):
+        raise ValueError(f"BLEU needs one reference per hypothesis. Received: {len(hypotheses)} hypotheses and "
+                         f"{len(references)} references.")
+    return float(sacrebleu.corpus_bleu(hypotheses, [references]).score)
+
+
+# A corpus statistic: no per-example scores, no paired test (the gate compares point estimates).
+BLEU = register_metric(Metric("bleu", "max", None, paired_test=None))
+
+
 def masked_cross_entropy(targets, probabilities, epsilon: float = 1e-7) -> np.ndarray:
     """Per sequence, the mean cross-entropy over its non-pad target tokens (Keras' clipping)."""
     targets = np.asarray(targets)
@@ -72,7 +97,9 @@ class SequenceToSequenceTask(Task):
     """Teacher-forced training, greedy-decoding evaluation and serving of a {"source", "decoder_input"} model."""
 
     names = ("sequence_to_sequence",)
-    metric_names = ("token_accuracy", "sequence_accuracy", "teacher_forced_token_accuracy", "loss")
+    metric_names = ("token_accuracy", "sequence_accuracy", "teacher_forced_token_accuracy", "loss", "bleu")
+    #: how many test examples the attention heat maps show
+    heat_maps = 3
 
     def example_map(self, spec, hparams, info, outputs: int = 1):
         return teacher_forcing(decoding_ids(info)["bos_id"])
@@ -86,8 +113,10 @@ class SequenceToSequenceTask(Task):
 
     def evaluate(self, model, batches, spec, hparams, info, *, seed: int = 0) -> Evaluation:
         decoder = self._decoder(model, hparams, info)
-        scores: dict[str, list[np.ndarray]] = {name: [] for name in self.metric_names}
+        scores: dict[str, list[np.ndarray]] = {name: [] for name in self.metric_names if name != "bleu"}
         shift = teacher_forcing(decoding_ids(info)["bos_id"])
+        vocabulary, eos_id = info.get("target_vocabulary"), decoding_ids(info)["eos_id"]
+        hypotheses, references = [], []
         for batch in batches:
             inputs, targets = batch[0], batch[1]
             if not isinstance(inputs, Mapping):  # batches that were not mapped for training
@@ -99,14 +128,47 @@ class SequenceToSequenceTask(Task):
             scores["sequence_accuracy"].append(sequence_accuracy(targets, decoded))
             scores["teacher_forced_token_accuracy"].append(token_accuracy(targets, teacher_forced))
             scores["loss"].append(masked_cross_entropy(targets, teacher_forced))
+            hypotheses += [detokenize(row, vocabulary, eos_id=eos_id) for row in decoded]
+            references += [detokenize(row, vocabulary, eos_id=eos_id) for row in targets]
         per_example = {name: np.concatenate(parts) for name, parts in scores.items()}
         metrics = {name: get_metric(name).aggregate(values) for name, values in per_example.items()}
-        gate = get_metric(spec.gate.metric)
+        if "test_references" in info:  # the corpus' own texts, unknown words included
+            references = list(info["test_references"])
+        metrics["bleu"] = corpus_bleu(hypotheses, references)
+        gate = get_metric(spec.gate.for_dataset(info.get("dataset")).metric)
+        if gate.per_example is None:
+            return Evaluation(metrics=metrics)
         return Evaluation(metrics=metrics, scores=per_example[gate.name], paired_test=gate.paired_test)
 
+    def pictures(self, model, batches, spec, hparams, info, out_dir, *, seed: int = 0) -> dict[str, str]:
+        """For a model with attention: one heat map per example of the first test examples (fixed, the
+        test split's order), the weights each decoded token gave each source token in free decoding."""
+        from zoo.models.sequence.seq2seq import attention_model, has_attention
+
+        if not has_attention(model):
+            return {}
+        inputs, _ = _first_examples(batches, self.heat_maps, decoding_ids(info)["bos_id"])
+        decoded = np.asarray(self._decoder(model, hparams, info).predict_on_batch(inputs["source"]))
+        # The decoder's inputs in free decoding were its own tokens: feed them back teacher-forced, and the
+        # (causal) attention weights are exactly those that free decoding used.
+        fed, _, _ = teacher_forcing(decoding_ids(info)["bos_id"])(inputs["source"], decoded)
+        weights = np.asarray(attention_model(model).predict_on_batch(fed))
+        drawn = {}
+        for i in range(len(decoded)):
+            source = _labels(inputs["source"][i], info.get("source_vocabulary"))
+            target = _labels(decoded[i], info.get("target_vocabulary"), keep_end=True)
+            path = os.path.join(out_dir, f"{spec.name}_attention_{i + 1}.png")
+            drawn[f"Attention, test example {i + 1}"] = save_attention_map(
+                weights[i, :len(target), :len(source)], source, target, path,
+                f"{spec.name}: attention of each decoded token (rows) over the source (columns)")
+        return drawn
+
     def serving_model(self, model, spec, hparams, info):
-        """The greedy decoder (source ids in, token ids out), wrapped by the spec's `serving` if it names one."""
-        return super().serving_model(self._decoder(model, hparams, info), spec, hparams, info)
+        """The greedy decoder taking and answering raw text (`zoo.models.sequence.text_io`), wrapped by the
+        spec's `serving` if it names one."""
+        from zoo.models.sequence.text_io import text_decoder
+
+        return super().serving_model(text_decoder(self._decoder(model, hparams, info), info), spec, hparams, info)
 
     @staticmethod
     def _decoder(model, hparams, info):
@@ -121,6 +183,51 @@ class SequenceToSequenceTask(Task):
         targets = _random_rows(rng, batch, hparams["target_length"], 1, hparams["vocab_size"], end=EOS_ID)
         inputs, targets, _ = teacher_forcing(BOS_ID)(sources, targets)
         return {k: np.asarray(v) for k, v in inputs.items()}, np.asarray(targets)
+
+
+def _first_examples(batches, count: int, bos_id: int):
+    """The first `count` test examples as teacher-forced inputs and targets (mapped or not)."""
+    for batch in batches:
+        inputs, targets = batch[0], batch[1]
+        if not isinstance(inputs, Mapping):
+            inputs, targets, _ = teacher_forcing(bos_id)(inputs, targets)
+        return {k: np.asarray(v)[:count] for k, v in inputs.items()}, np.asarray(targets)[:count]
+    raise ValueError("The test split is empty: there is no example to draw attention for.")
+
+
+def _labels(ids, vocabulary, keep_end: bool = False) -> list[str]:
+    """Tick labels of a row of ids: its words (or ids) up to its end (EOS or padding), the end included when
+    `keep_end` (a decoded row: the step that wrote it had weights too)."""
+    labels = []
+    for token in (int(t) for t in ids):
+        if vocabulary is not None and token < len(vocabulary):
+            labels.append(vocabulary[token])
+        else:
+            labels.append(RESERVED[token] if token < len(RESERVED) else str(token))
+        if token in (PAD_ID, EOS_ID):
+            return labels if keep_end else labels[:-1]
+    return labels
+
+
+def save_attention_map(weights, source: list[str], target: list[str], path: str, title: str) -> str:
+    """Draw attention weights (target steps x source tokens) as a labelled heat map PNG; returns `path`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    weights = np.asarray(weights, dtype="float64")
+    figure = Figure(figsize=(1.2 + 0.45 * max(len(source), 4), 1.4 + 0.4 * max(len(target), 4)))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    image = axes.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    axes.set_xticks(range(len(source)), source, rotation=90)
+    axes.set_yticks(range(len(target)), target)
+    axes.set_xlabel("source")
+    axes.set_ylabel("decoded")
+    axes.set_title(title, fontsize=8, wrap=True)
+    figure.colorbar(image, ax=axes, fraction=0.05)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return path
 
 
 def decoding_ids(info: Mapping[str, Any]) -> dict[str, int]:
@@ -170,7 +277,8 @@ def adapt_sequences(spec, hparams, splits):
             if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
                 raise ValueError(f"{splits.name} has {what} ids up to {int(ids.max())} but the model's vocabulary "
                                  f"has {vocab_size}; set --hparam vocab_size={int(ids.max()) + 1} or more.")
-    splits.info = {**special_ids(), **splits.info, **lengths}
+    # The dataset's name tells evaluation which gate metric applies (`Gate.by_dataset`).
+    splits.info = {**special_ids(), **splits.info, **lengths, "dataset": splits.name}
     return splits
 
 

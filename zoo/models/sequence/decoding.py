@@ -5,12 +5,13 @@ true tokens: the decoder starts from BOS and reads back its own most probable to
 it writes EOS. `GreedyDecoding` does that with `keras.ops` only, unrolled over the target length, so the
 model that wraps it exports as a TF SavedModel and serves sources alone.
 
-It needs nothing of the model but its teacher-forced interface, a dict {"source", "decoder_input"} ->
-(batch, target_length, vocab) probabilities from a causal decoder, so it decodes any zoo
-sequence-to-sequence model. The price is that each step reruns the whole model (target_length passes
-instead of one encoder pass and target_length decoder steps); a causal decoder's output at step t depends
-only on inputs 0..t, so the result is exactly that of step-by-step decoding (a test checks it against a
-hand-written loop).
+For a zoo `seq2seq` model (either style, with or without attention) it runs the encoder once and then
+one decoder step per token, carrying the LSTM states (`zoo.models.sequence.seq2seq.StepDecoder`). Any
+other model is decoded through its teacher-forced interface alone, a dict {"source", "decoder_input"} ->
+(batch, target_length, vocab) probabilities from a causal decoder: each step reruns the whole model
+(target_length passes instead of one encoder pass and target_length decoder steps); a causal decoder's
+output at step t depends only on inputs 0..t, so the result is the same. Tests check both paths against
+a hand-written loop.
 """
 
 from __future__ import annotations
@@ -55,6 +56,33 @@ class GreedyDecoding(keras.layers.Layer):
 
     def call(self, source):
         source = ops.cast(source, "int32")
+        # Imported here: the seq2seq module imports this one.
+        from zoo.models.sequence.seq2seq import step_decoder
+        from zoo.models.transformer.transformer import transformer_parts
+
+        if transformer_parts(self.seq2seq) is not None:  # encoder once, then cached decoder steps
+            from zoo.models.transformer.decoding import decode
+
+            return decode(self.seq2seq, source, self.target_length, bos_id=self.bos_id, eos_id=self.eos_id)
+        stepper = step_decoder(self.seq2seq)
+        if stepper is not None:
+            return self._decode_step_by_step(stepper, source)
+        return self._decode_by_reruns(source)
+
+    def _decode_step_by_step(self, stepper, source):
+        state = stepper.start(source)
+        token = ops.zeros_like(source[:, 0]) + self.bos_id
+        finished = ops.zeros_like(source[:, 0]) > 0
+        tokens = []
+        for _ in range(self.target_length):
+            probabilities, state = stepper.step(token, state)
+            token = ops.cast(ops.argmax(probabilities, axis=-1), "int32")
+            token = ops.cast(ops.where(finished, PAD_ID, token), "int32")
+            tokens.append(token)
+            finished = finished | (token == self.eos_id) | (token == PAD_ID)
+        return ops.stack(tokens, axis=1)
+
+    def _decode_by_reruns(self, source):
         positions = ops.arange(self.target_length, dtype="int32")[None, :]
         # (batch, target_length): BOS, then padding the loop fills in one step at a time.
         first = ops.cast(ops.where(positions == 0, self.bos_id, PAD_ID), "int32")
