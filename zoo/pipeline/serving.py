@@ -83,6 +83,8 @@ class Predictor:
     def __init__(self, saved_model_dir: str, version: str = "unknown"):
         import tensorflow as tf
 
+        import tensorflow_text  # noqa: F401  (registers the text ops that KerasHub's tokenizers put in exports)
+
         import zoo  # noqa: F401  (every process that loads a saved zoo model imports zoo first)
 
         self.version = str(version)
