@@ -32,17 +32,27 @@ class Styles:
 
 
 def load_weights_file(model: keras.Model, path: str) -> None:
-    """Load weights from a file into `model`, with a one-line error for a missing or unsuitable file."""
+    """Load weights from a file into `model`, with a one-line error for a missing or unsuitable file.
+
+    A model built with a `zoo_weights_loader` (the zoo CNNs with a keras.applications twin: see
+    `zoo.models.cnn.pretrained`) loads its weights files through it, which also reads keras.applications'
+    legacy `.h5` files; any other model loads a `.weights.h5` or `.keras` file with Keras.
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise ValueError(f"`weights` must be None or the path of a weights file. Received: weights={path!r}")
     path = os.fspath(path)
-    if not path.endswith((".weights.h5", ".keras")):
+    loader = getattr(model, "zoo_weights_loader", None)
+    suffixes = (".weights.h5", ".keras", ".h5") if loader is not None else (".weights.h5", ".keras")
+    if not path.endswith(suffixes):
         raise ValueError(
-            f"`weights` must be a '.weights.h5' or '.keras' file (ImageNet weights cannot be downloaded here). "
-            f"Received: weights={path!r}"
+            f"`weights` must be a {' or '.join(repr(s) for s in suffixes)} file (ImageNet weights cannot be "
+            f"downloaded here). Received: weights={path!r}"
         )
     if not os.path.exists(path):
         raise ValueError(f"Weights file not found. Received: weights={path!r}")
+    if loader is not None and not path.endswith(".keras"):
+        loader(model, path)
+        return
     try:
         model.load_weights(path)
     except Exception as err:  # Keras raises several types for mismatched files; one message for all.

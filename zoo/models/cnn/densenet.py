@@ -23,6 +23,7 @@ import keras
 from zoo.models.cnn.common import (
     BN_EPSILON, BN_MOMENTUM, CNNModel, apply_chain, build_chain, check_positive_int, inherit_trainable,
 )
+from zoo.models.cnn.pretrained import with_weights_loader
 from zoo.nn import chain_styles, check_image_classifier_args, image_classifier_top, serializable
 
 MIN_SIZE = 32  # keras.applications' minimum: there the five stride-2 steps leave a 1x1 map.
@@ -207,7 +208,9 @@ class DenseNet201(_FixedDenseNet):
 
 
 def _styles(cls: type[_FixedDenseNet]):
-    return chain_styles(functools.partial(densenet_layers, cls.blocks), cls, cls.default_name, input_name="image")
+    # keras.applications' weights files load through `zoo.models.cnn.pretrained` (by weight path).
+    styles = chain_styles(functools.partial(densenet_layers, cls.blocks), cls, cls.default_name, input_name="image")
+    return with_weights_loader(styles, cls.default_name)
 
 
 DENSENET121 = _styles(DenseNet121)

@@ -35,6 +35,7 @@ import keras
 from zoo.models.cnn.common import (
     BN_EPSILON, BN_MOMENTUM, CNNModel, apply_chain, build_chain, chain_output_shape, inherit_trainable,
 )
+from zoo.models.cnn.pretrained import with_weights_loader
 from zoo.nn import chain_styles, check_image_classifier_args, image_classifier_top, serializable
 
 MIN_SIZE = 32  # keras.applications' minimum: there the five stride-2 steps leave a 1x1 map.
@@ -248,8 +249,15 @@ class ResNet152(ResNet):
     default_name = "resnet152"
 
 
-RESNET18 = chain_styles(functools.partial(resnet_layers, 18), ResNet18, "resnet18", input_name="image")
-RESNET34 = chain_styles(functools.partial(resnet_layers, 34), ResNet34, "resnet34", input_name="image")
-RESNET50 = chain_styles(functools.partial(resnet_layers, 50), ResNet50, "resnet50", input_name="image")
-RESNET101 = chain_styles(functools.partial(resnet_layers, 101), ResNet101, "resnet101", input_name="image")
-RESNET152 = chain_styles(functools.partial(resnet_layers, 152), ResNet152, "resnet152", input_name="image")
+# Weights files (the zoo's own, and keras.applications' for ResNet-50/101/152) load through
+# `zoo.models.cnn.pretrained`, which maps keras.applications' layout onto the nested blocks.
+RESNET18 = with_weights_loader(
+    chain_styles(functools.partial(resnet_layers, 18), ResNet18, "resnet18", input_name="image"), "resnet18")
+RESNET34 = with_weights_loader(
+    chain_styles(functools.partial(resnet_layers, 34), ResNet34, "resnet34", input_name="image"), "resnet34")
+RESNET50 = with_weights_loader(
+    chain_styles(functools.partial(resnet_layers, 50), ResNet50, "resnet50", input_name="image"), "resnet50")
+RESNET101 = with_weights_loader(
+    chain_styles(functools.partial(resnet_layers, 101), ResNet101, "resnet101", input_name="image"), "resnet101")
+RESNET152 = with_weights_loader(
+    chain_styles(functools.partial(resnet_layers, 152), ResNet152, "resnet152", input_name="image"), "resnet152")

@@ -21,6 +21,7 @@ import functools
 import keras
 
 from zoo.models.cnn.common import RELU_INITIALIZER, CNNModel, flatten_top
+from zoo.models.cnn.pretrained import with_weights_loader
 from zoo.nn import chain_styles, check_image_classifier_args, serializable
 
 MIN_SIZE = 32  # five 2x2 poolings bring 32 pixels down to one.
@@ -111,5 +112,8 @@ class VGG19(VGG):
     default_name = "vgg19"
 
 
-VGG16_STYLES = chain_styles(functools.partial(vgg_layers, 16), VGG16, "vgg16", input_name="image")
-VGG19_STYLES = chain_styles(functools.partial(vgg_layers, 19), VGG19, "vgg19", input_name="image")
+# keras.applications' legacy `.h5` files load by layer name through `zoo.models.cnn.pretrained`.
+VGG16_STYLES = with_weights_loader(
+    chain_styles(functools.partial(vgg_layers, 16), VGG16, "vgg16", input_name="image"), "vgg16")
+VGG19_STYLES = with_weights_loader(
+    chain_styles(functools.partial(vgg_layers, 19), VGG19, "vgg19", input_name="image"), "vgg19")
