@@ -12,6 +12,7 @@ import json
 import contextlib
 import os
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -81,7 +82,7 @@ def run_local(model_name: str, root: str, *, dataset: str | None = None, style: 
               quiet: bool = True) -> RunSummary:
     """Run the pipeline with `kfp.local.SubprocessRunner` in this environment; return its summary.
 
-    Everything lives under `root`: `pipeline_root/` (each run's artifacts), `registry/` (deployed
+    Everything lives under `root`: `pipeline_root/<started>-<id>/` (each run's artifacts), `registry/` (deployed
     versions) and `baselines/` (the deployed model's metric per model and dataset).
     """
     from kfp import local
@@ -93,8 +94,10 @@ def run_local(model_name: str, root: str, *, dataset: str | None = None, style: 
     check_dataset(spec, dataset)
     resolve_hparams(spec, hparams or {})  # fail fast, before any task runs
     root = os.path.abspath(root)
-    pipeline_root = os.path.join(root, "pipeline_root")
-    os.makedirs(pipeline_root, exist_ok=True)
+    # A folder per run: kfp.local names a run's folder after the pipeline and the second it started, so two
+    # runs of one model started together (concurrent runs under one root) would otherwise share or confuse it.
+    os.makedirs(os.path.join(root, "pipeline_root"), exist_ok=True)
+    pipeline_root = tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=os.path.join(root, "pipeline_root"))
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=pipeline_root, raise_on_error=False)
 
     arguments: dict[str, Any] = {

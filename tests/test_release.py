@@ -14,6 +14,9 @@ from zoo.pipeline import serving, steps
 from zoo.pipeline.baseline import BaselineError, LocalBaselineStore
 from zoo.pipeline.release import LocalRegistry, ReleaseError, deploy_local, rollback_local, rollback_target
 
+# Its module-scoped fixtures are expensive: `make test` keeps the module on one worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("release")
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
