@@ -29,7 +29,8 @@ def test_quickstart(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["foundations.ipynb", "cnn.ipynb"])
+@pytest.mark.parametrize("name", ["foundations.ipynb", "cnn.ipynb", "sequence_and_text.ipynb",
+                                  "transformers.ipynb"])
 def test_family_notebooks(name, tmp_path):
     if not os.path.exists(os.path.join(NOTEBOOKS, name)):
         pytest.fail(f"notebooks/{name} is missing")
