@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(BIN)/zoo run lenet5 --local --root runs/demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow -q

@@ -22,6 +22,9 @@ import yaml
 
 from pipelines import publish
 
+# Its module-scoped fixtures are expensive: `make test` keeps the module on one worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("cloudbuild")
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 BUILTINS = {"PROJECT_ID", "PROJECT_NUMBER", "BUILD_ID", "LOCATION", "COMMIT_SHA", "SHORT_SHA", "REVISION_ID",
             "REPO_NAME", "REPO_FULL_NAME", "BRANCH_NAME", "TAG_NAME", "REF_NAME", "TRIGGER_NAME",

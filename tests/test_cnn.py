@@ -10,6 +10,9 @@ import pytest
 
 import zoo
 
+# Its module-scoped fixtures are expensive: `make test` keeps the module on one worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("cnn")
+
 IMAGE_CLASSIFIERS = sorted(n for n in zoo.list_models()
                            if zoo.get_spec(n).family == "cnn" and "pooling" in zoo.get_spec(n).defaults)
 # Deep models whose builds cost seconds each: their per-model checks run in the slow target.

@@ -1,7 +1,8 @@
 """Every registered model end to end on its offline data.
 
 Fast suite: the pipeline's own step functions in order (preprocess -> train one epoch -> evaluate -> gate
--> deploy -> serve the export), which is what each kfp component calls. Slow suite: the real kfp.local
+-> deploy -> serve the export), which is what each kfp component calls, for one model of each family, task,
+adapter and serving hook (every model in the slow suite). Slow suite: the real kfp.local
 pipeline (`zoo run NAME --local`) for every model.
 """
 
@@ -15,8 +16,24 @@ import zoo
 from zoo.pipeline import arrays, serving, steps
 
 
+def _representatives() -> set[str]:
+    """One model per (family, task, adapter, serving) combination: the fast suite's share of the zoo.
+
+    Models that share all four go through the same data preparation, training, evaluation and serving
+    code; the others of each combination run in the slow suite."""
+    chosen = {}
+    for name in zoo.list_models():
+        spec = zoo.get_spec(name)
+        if not spec.heavy:
+            chosen.setdefault((spec.family, spec.task, spec.adapter, spec.serving), name)
+    return set(chosen.values())
+
+
+REPRESENTATIVES = _representatives()
+
+
 def _param(name):
-    return pytest.param(name, marks=pytest.mark.slow) if zoo.get_spec(name).heavy else pytest.param(name)
+    return pytest.param(name) if name in REPRESENTATIVES else pytest.param(name, marks=pytest.mark.slow)
 
 
 def _first_instances(data_dir, n=2):

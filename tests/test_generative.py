@@ -14,6 +14,9 @@ import zoo
 from zoo import sample_quality
 from zoo.tasks import get_task
 
+# Its module-scoped fixtures are expensive: `make test` keeps the module on one worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("generative")
+
 VAE_SMALL = dict(zoo.get_spec("vae").small)
 DCGAN_SMALL = dict(zoo.get_spec("dcgan").small)
 

@@ -8,6 +8,9 @@ import pytest
 from pipelines.local import run_local
 from zoo.cli import main
 
+# Its module-scoped fixtures are expensive: `make test` keeps the module on one worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("pipeline_local")
+
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):

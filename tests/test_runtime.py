@@ -20,6 +20,9 @@ import pytest
 from zoo.pipeline import runtime, steps
 from zoo.pipeline.runtime import Environment
 
+# Its module-scoped fixtures are expensive: `make test` keeps the module on one worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("runtime")
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 
 

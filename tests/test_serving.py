@@ -22,6 +22,9 @@ import pytest
 
 from zoo.pipeline import serving, steps
 
+# Its module-scoped fixtures are expensive: `make test` keeps the module on one worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("serving")
+
 READ_TIMEOUT = 1.0  # the test servers' read timeout (slow clients get 408 after it)
 MAX_BODY = 64 * 1024
 

@@ -10,6 +10,9 @@ import pytest
 
 from zoo.pipeline import arrays, steps
 
+# Its module-scoped fixtures are expensive: `make test` keeps the module on one worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("steps")
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):

@@ -13,6 +13,9 @@ import pytest
 from zoo.data.stream import EpochSeed, read
 from zoo.pipeline import steps
 
+# Its module-scoped fixtures are expensive: `make test` keeps the module on one worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("stream")
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 SMALL_IMAGES = {"input_shape": (32, 32, 3), "classes": 4}
 OPTIONS = {"n": 120, "classes": 4, "size": 40}

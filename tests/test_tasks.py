@@ -13,6 +13,9 @@ from zoo.spec import Recipe
 from zoo.tasks import Phase, get_task, list_tasks, output_count
 from zoo.tasks.base import Evaluation
 
+# Its module-scoped fixtures are expensive: `make test` keeps the module on one worker (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("tasks")
+
 
 def test_every_task_kind_is_registered_and_unknown_ones_fail_with_close_matches():
     assert {"binary_classification", "multiclass_classification", "regression"} <= set(list_tasks())
