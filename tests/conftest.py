@@ -15,3 +15,17 @@ def _fresh_keras_state():
     keras.utils.set_random_seed(0)
     yield
     keras.config.set_dtype_policy("float32")
+
+
+# The longest tests (whole kfp.local pipeline runs, notebooks) start first, so that `make test`'s two workers
+# finish together instead of one running them at the end while the other waits (the order is otherwise kept).
+LONG_MODULES = ("test_pipeline_tasks", "test_pipeline_tasks_sequences", "test_pipeline_local", "test_notebooks",
+                "test_release", "test_end_to_end")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        name = item.module.__name__ if item.module else ""
+        return LONG_MODULES.index(name) if name in LONG_MODULES else len(LONG_MODULES)
+
+    items.sort(key=rank)

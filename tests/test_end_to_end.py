@@ -1,8 +1,8 @@
 """Every registered model end to end on its offline data.
 
 Fast suite: the pipeline's own step functions in order (preprocess -> train one epoch -> evaluate -> gate
--> deploy -> serve the export), which is what each kfp component calls, for one model of each family, task,
-adapter and serving hook (every model in the slow suite). Slow suite: the real kfp.local
+-> deploy -> serve the export), which is what each kfp component calls, for one model of each task,
+serving hook and adapter (every model in the slow suite). Slow suite: the real kfp.local
 pipeline (`zoo run NAME --local`) for every model.
 """
 
@@ -17,15 +17,15 @@ from zoo.pipeline import arrays, serving, steps
 
 
 def _representatives() -> set[str]:
-    """One model per (family, task, adapter, serving) combination: the fast suite's share of the zoo.
+    """One model per (task, adapter, serving) combination: the fast suite's share of the zoo.
 
-    Models that share all four go through the same data preparation, training, evaluation and serving
+    Models that share all three go through the same data preparation, training, evaluation and serving
     code; the others of each combination run in the slow suite."""
     chosen = {}
     for name in zoo.list_models():
         spec = zoo.get_spec(name)
         if not spec.heavy:
-            chosen.setdefault((spec.family, spec.task, spec.adapter, spec.serving), name)
+            chosen.setdefault((spec.task, spec.adapter, spec.serving), name)
     return set(chosen.values())
 
 
