@@ -1,4 +1,5 @@
-"""The notebooks run top to bottom (quickstart in the default suite, the longer ones in the slow target)."""
+"""The notebooks run top to bottom (the Vertex one in the default suite; the others, which train and run
+pipelines that the fast suite already runs in test_pipeline_local, in the slow target)."""
 
 import os
 
@@ -21,6 +22,7 @@ def test_vertex_notebook_runs_offline(tmp_path):
     execute("vertex.ipynb", tmp_path)
 
 
+@pytest.mark.slow
 def test_quickstart(tmp_path):
     nb = execute("quickstart.ipynb", tmp_path)
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
