@@ -315,3 +315,28 @@ def test_served_bert_fills_masks_in_raw_text(tmp_path):
     filled, plain = answer["predictions"]
     assert filled.startswith("the ") and filled.endswith(" runs .") and "[MASK]" not in filled
     assert plain == "the fox"
+
+
+@pytest.mark.parametrize("name", ["bert", "gpt"])
+def test_a_training_step_under_mixed_bfloat16_stays_finite(name):
+    """Item 7: a mixed-precision step through the task (random batch, the task's loss) without NaN; the
+    logits leave the model in float32."""
+    import keras
+
+    from zoo.tasks import get_task, output_count
+
+    spec = zoo.get_spec(name)
+    task = get_task(spec.task)
+    hparams = {**spec.defaults, **dict(spec.small)}
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = zoo.build(name, **{k: v for k, v in hparams.items() if k in spec.defaults})
+        x, y = task.random_batch(spec, hparams, model, 4, np.random.default_rng(0))
+        task.compile(model, spec, hparams, learning_rate=1e-3, outputs=output_count(model, spec, hparams))
+        history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    finite, what = task.history_is_finite(history.history)
+    assert finite, what
+    assert all(np.all(np.isfinite(np.asarray(w, "float32"))) for w in model.get_weights())
+    assert keras.backend.standardize_dtype(model(x, training=False).dtype) == "float32"
