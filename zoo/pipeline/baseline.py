@@ -93,6 +93,17 @@ class Baseline:
         return baseline
 
 
+def write_atomically(path: str, text: str) -> None:
+    """Write `text` to `path` so that readers see the old file or the new one, never a part of it."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def better(a: float, b: float, direction: str) -> bool:
     """Whether metric value `a` is strictly better than `b`."""
     return a > b if direction == "max" else a < b
@@ -134,16 +145,6 @@ class LocalBaselineStore:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    @staticmethod
-    def _write(path: str, text: str) -> None:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-
     def propose(self, candidate: Baseline) -> tuple[bool, Baseline | None]:
         """Record `candidate` unless the current baseline is at least as good. Returns (written, current).
 
@@ -152,7 +153,7 @@ class LocalBaselineStore:
             current = self.read(candidate.model, candidate.dataset)
             if current is not None and not better(candidate.value, current.value, candidate.direction):
                 return False, current
-            self._write(path, candidate.succeeding(current).to_json())
+            write_atomically(path, candidate.succeeding(current).to_json())
             return True, current
 
     def replace(self, record: Baseline, expected: Baseline) -> None:
@@ -161,11 +162,11 @@ class LocalBaselineStore:
             if self.read(record.model, record.dataset) != expected:
                 raise BaselineError(f"The baseline of {record.model} on {record.dataset} changed during the rollback; "
                                     "nothing was rolled back.")
-            self._write(path, record.to_json())
+            write_atomically(path, record.to_json())
 
     def record_version(self, record: Baseline) -> None:
         """Keep `record` (a version's evaluation) for a later rollback to that version."""
-        self._write(self._version_path(record.model, record.dataset, record.version), record.to_json())
+        write_atomically(self._version_path(record.model, record.dataset, record.version), record.to_json())
 
     def read_version(self, model: str, dataset: str, version: str) -> Baseline | None:
         return self._read_file(self._version_path(model, dataset, version))

@@ -24,8 +24,9 @@ import dataclasses
 import json
 import os
 import shutil
-import tempfile
 from typing import Any
+
+from zoo.pipeline.baseline import Baseline, better, open_store, write_atomically
 
 SERVING_ALIAS = "serving"
 ALIASES_FILE = "aliases.json"
@@ -37,8 +38,6 @@ class ReleaseError(RuntimeError):
 
 def baseline_record(evaluation: dict, version: str, location: str):
     """The baseline that version `version` (stored at `location`) earns with `evaluation`."""
-    from zoo.pipeline.baseline import Baseline
-
     return Baseline(
         model=evaluation["model"], dataset=evaluation["dataset"], metric=evaluation["metric"],
         direction=evaluation["direction"], value=float(evaluation["value"]), version=str(version), location=location,
@@ -124,12 +123,7 @@ class LocalRegistry:
         else:
             serving[dataset] = str(version)
         aliases[SERVING_ALIAS] = serving
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(aliases, f, indent=2, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomically(path, json.dumps(aliases, indent=2, sort_keys=True))
 
 
 def check_health(path: str, version: str) -> None:
@@ -150,8 +144,6 @@ def check_health(path: str, version: str) -> None:
 def deploy_local(model_dir: str, evaluation: dict, registry_root: str, baseline_uri: str, *,
                  health_check=check_health) -> dict:
     """Copy the model into a new registry version and make it serve, if it still beats the baseline."""
-    from zoo.pipeline.baseline import better, open_store
-
     name, dataset = evaluation["model"], evaluation["dataset"]
     registry, store = LocalRegistry(registry_root), open_store(baseline_uri)
     version, path = registry.new_version(name)
@@ -188,8 +180,6 @@ def deploy_local(model_dir: str, evaluation: dict, registry_root: str, baseline_
 def rollback_local(root: str, model: str, dataset: str, to: str | None = None, *,
                    health_check=check_health) -> dict:
     """Serve an earlier version of `model` on `dataset` again, with the baseline it earned (local target)."""
-    from zoo.pipeline.baseline import open_store
-
     registry = LocalRegistry(os.path.join(root, "registry"))
     store = open_store(os.path.join(root, "baselines"))
     with store.lease(model, dataset):

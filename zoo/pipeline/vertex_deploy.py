@@ -94,7 +94,7 @@ def _endpoint(api, label: str, create: bool = True):
     return api.Endpoint.create(display_name=label) if create else None
 
 
-def _switch(*, api, endpoint, model, record, commit, restore_version: str | None, machine_type: str) -> dict:
+def _switch(*, endpoint, model, commit, restore_version: str | None, machine_type: str) -> dict:
     """Make `model` (a Model Registry version) serve on `endpoint`, then `commit()` the baseline.
 
     Deploys at 0 % (100 % on an empty endpoint, which the SDK requires and where nothing served anyway),
@@ -123,14 +123,14 @@ def _switch(*, api, endpoint, model, record, commit, restore_version: str | None
             registry.add_version_aliases([SERVING_ALIAS, DEFAULT_ALIAS], version=restore_version)
         endpoint.undeploy(deployed_model_id=new[0])
         raise
-    left = []
+    undeployed, left = [], []
     for deployed_model_id in old:  # no traffic reaches them now; stop paying for them
         try:
             endpoint.undeploy(deployed_model_id=deployed_model_id)
+            undeployed.append(deployed_model_id)
         except Exception as err:  # what serves is right; an old deployment to remove by hand is reported
             left.append(f"{deployed_model_id} ({type(err).__name__}: {' '.join(str(err).split())[:200]})")
-    return {"endpoint": endpoint.resource_name, "undeployed": [m for m in old if not any(m in x for x in left)],
-            "left_deployed": left}
+    return {"endpoint": endpoint.resource_name, "undeployed": undeployed, "left_deployed": left}
 
 
 def deploy(*, model_uri: str, evaluation: dict, baseline_uri: str, serving_image: str,
@@ -182,7 +182,7 @@ def deploy(*, model_uri: str, evaluation: dict, baseline_uri: str, serving_image
             if not written:  # only if another run ignored the lease; the baseline is the authority
                 raise ReleaseError(f"version {prior.version} was recorded meanwhile; nothing was changed")
 
-        switched = _switch(api=api, endpoint=_endpoint(api, label), model=uploaded, record=record, commit=commit,
+        switched = _switch(endpoint=_endpoint(api, label), model=uploaded, commit=commit,
                            restore_version=None if current is None else current.version,
                            machine_type=serving_machine_type)
     result.update(deployed=True, baseline_recorded=True, replaced=None if current is None else current.version,
@@ -212,7 +212,7 @@ def rollback(*, model: str, dataset: str, baseline_uri: str, to: str | None = No
         endpoint = _endpoint(api, display_name(model, dataset), create=False)
         if endpoint is None:
             raise ReleaseError(f"No endpoint {display_name(model, dataset)!r} exists; nothing was changed.")
-        switched = _switch(api=api, endpoint=endpoint, model=version, record=restored,
+        switched = _switch(endpoint=endpoint, model=version,
                            commit=lambda: store.replace(restored, expected=current),
                            restore_version=current.version, machine_type=serving_machine_type)
     return {"model": model, "dataset": dataset, "version": target, "replaced": current.version,
