@@ -51,7 +51,8 @@ def evaluate(model_name: str, seed: int, data: Input[Dataset], model: Input[Mode
              classification_metrics: Output[ClassificationMetrics], evaluation: Output[Artifact],
              pictures: Output[HTML]):
     """Score the model on the test split as its task does; log Metrics, a confusion matrix for classifiers,
-    and the task's pictures (sample grids, masks) as an HTML page the Vertex AI console shows."""
+    and the task's pictures (sample grids, masks, a generator's samples over training) as an HTML page the
+    Vertex AI console shows."""
     import base64
     import html
     import os
@@ -72,7 +73,8 @@ def evaluate(model_name: str, seed: int, data: Input[Dataset], model: Input[Mode
     for title, relative in result.get("pictures", {}).items():
         with open(os.path.join(pictures_dir, relative), "rb") as f:
             encoded = base64.b64encode(f.read()).decode("ascii")
-        figures.append(f"<figure><img src='data:image/png;base64,{encoded}'/>"
+        kind = "gif" if relative.endswith(".gif") else "png"
+        figures.append(f"<figure><img src='data:image/{kind};base64,{encoded}'/>"
                        f"<figcaption>{html.escape(title)}</figcaption></figure>")
     with open(pictures.path, "w", encoding="utf-8") as f:
         f.write(f"<html><body><h3>{html.escape(model_name)}</h3>{''.join(figures) or '<p>No pictures.</p>'}"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
+import tempfile
 from typing import Any, Mapping
 
 import numpy as np
@@ -165,6 +167,7 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     import keras
 
     from zoo.data.stream import EpochSeed, read
+    from zoo.pictures import PROGRESS_DIR
     from zoo.pipeline import runtime
     from zoo.pipeline.export import float32_copy
     from zoo.tasks import get_task, output_count
@@ -203,6 +206,10 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
                       example_map=example_map, meta=meta)
     val_data = read(data_dir, "val", batch_size=global_batch, example_map=example_map, meta=meta)
     phases = task.phases(spec, config, epochs)
+    # Made once for all phases, so a sample progression spans the whole run.
+    progress_dir = os.path.join(model_dir if environment.is_chief else tempfile.mkdtemp(prefix="zoo-worker-"),
+                                PROGRESS_DIR)
+    task_callbacks = task.training_callbacks(model, spec, config, info, progress_dir, seed=seed)
     history: dict[str, list[float]] = {}
     first_epoch = None
     done = 0
@@ -213,7 +220,7 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
             with strategy.scope():
                 task.compile(model, spec, config, learning_rate=learning_rate * phase.learning_rate_scale,
                              outputs=outputs, phase=phase)
-            callbacks = [epoch_seed.callback(), keras.callbacks.TerminateOnNaN()]
+            callbacks = [epoch_seed.callback(), keras.callbacks.TerminateOnNaN(), *task_callbacks]
             if recipe.monitor:
                 callbacks.append(keras.callbacks.EarlyStopping(monitor=recipe.monitor, patience=recipe.patience,
                                                                restore_best_weights=True))
@@ -245,8 +252,6 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
         )
     if not environment.is_chief:
         # Every replica of a multi-worker job runs this; only the chief's files are the step's outputs.
-        import tempfile
-
         model_dir = tempfile.mkdtemp(prefix="zoo-worker-")
     os.makedirs(model_dir, exist_ok=True)
     model.save(os.path.join(model_dir, "model.keras"))
@@ -264,6 +269,7 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
         "learning_rate": learning_rate, "strategy": runtime.strategy_name(environment), "precision": policy,
         "replicas": strategy.num_replicas_in_sync, "keras_version": keras.__version__, "history": history,
         "test_fingerprint": meta["test_fingerprint"],
+        "progress": sorted(os.listdir(progress_dir)) if os.path.isdir(progress_dir) else [],
     }
     _write_json(os.path.join(model_dir, "metadata.json"), metadata)
     return metadata
@@ -280,6 +286,7 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
     """
     import zoo
     from zoo.data.stream import read
+    from zoo.pictures import PROGRESS_DIR
     from zoo.tasks import get_task, output_count
 
     spec = get_spec(model_name)
@@ -319,10 +326,29 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
     if pictures_dir:
         os.makedirs(pictures_dir, exist_ok=True)
         drawn = task.pictures(model, batches, spec, config, info, pictures_dir, seed=seed)
+        drawn.update(_progressions(os.path.join(model_dir, PROGRESS_DIR), pictures_dir))
         evaluation["pictures"] = {title: os.path.relpath(path, pictures_dir) for title, path in drawn.items()}
     if out_path:
         _write_json(out_path, evaluation)
     return evaluation
+
+
+def _progressions(progress_dir: str, pictures_dir: str) -> dict[str, str]:
+    """The sample progressions the train step drew ({title: copy in pictures_dir}), if any."""
+    found = {}
+    if not os.path.isdir(progress_dir):
+        return found
+    for name in sorted(os.listdir(progress_dir)):
+        if name.endswith("_progression.png"):
+            title = "Samples over training (one row per epoch, first epoch at the top)"
+        elif name.endswith("_progression.gif"):
+            title = "Samples over training (animated, one frame per epoch)"
+        else:
+            continue
+        target = os.path.join(pictures_dir, name)
+        shutil.copyfile(os.path.join(progress_dir, name), target)
+        found[title] = target
+    return found
 
 
 # --------------------------------------------------------------------------------------------------- gate

@@ -12,7 +12,8 @@ models):
   metrics computed by the field's libraries and, where the gate metric is a mean over examples, its
   per-example scores and the paired test the gate must use (declared, never guessed from a name);
 - **serving**: `serving_model`, what the deployed model takes and returns;
-- **pictures**: `pictures`, PNG files a run shows (sample grids, predicted masks).
+- **pictures**: `pictures`, PNG files a run shows (sample grids, predicted masks), and
+  `training_callbacks`, which may draw while training (a generator's samples after every epoch).
 
 Tasks hold no state and import TensorFlow only inside their methods, so specs can name them cheaply.
 """
@@ -140,6 +141,15 @@ class Task:
 
             return resolve(spec.serving)(model, info)
         return model
+
+    def training_callbacks(self, model, spec, hparams: Mapping[str, Any], info: Mapping[str, Any], out_dir: str, *,
+                           seed: int = 0) -> list:
+        """Keras callbacks the train step adds for this kind of model; none by default.
+
+        Generative tasks return a `zoo.pictures.SampleProgress` that writes a fixed-seed sample grid per epoch
+        and the progression into `out_dir` (`<model_dir>/progress`); the evaluate step shows the progression.
+        """
+        return []
 
     # ------------------------------------------------------------------------------------------ pictures
     def pictures(self, model, batches: Iterable, spec, hparams: Mapping[str, Any], info: Mapping[str, Any],
