@@ -209,7 +209,10 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     # Made once for all phases, so a sample progression spans the whole run.
     progress_dir = os.path.join(model_dir if environment.is_chief else tempfile.mkdtemp(prefix="zoo-worker-"),
                                 PROGRESS_DIR)
-    task_callbacks = task.training_callbacks(model, spec, config, info, progress_dir, seed=seed)
+    # A task that draws from held-out data while training (reconstructions, translations) sets
+    # `uses_sample_batch` and gets the first validation batch (as `example_map` makes it).
+    extra = {"sample_batch": next(iter(val_data))} if getattr(task, "uses_sample_batch", False) else {}
+    task_callbacks = task.training_callbacks(model, spec, config, info, progress_dir, seed=seed, **extra)
     history: dict[str, list[float]] = {}
     first_epoch = None
     done = 0

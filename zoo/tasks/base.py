@@ -82,6 +82,8 @@ class Task:
     metric_names: tuple[str, ...] = ()
     #: `evaluate` also gets `train_batches`, the labelled training split unmapped (a judge fitted on it)
     uses_train_split: bool = False
+    #: `training_callbacks` also gets `sample_batch`, the first validation batch (mapped by `example_map`)
+    uses_sample_batch: bool = False
 
     # ---------------------------------------------------------------------------------------------- data
     def example_map(self, spec, hparams: Mapping[str, Any], info: Mapping[str, Any], outputs: int = 1):
