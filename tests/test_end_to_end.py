@@ -86,5 +86,5 @@ def test_zoo_run_local_deploys_on_a_fresh_root_and_names_the_gate_metric(name, t
     out = capsys.readouterr().out
     spec = zoo.get_spec(name)
     assert f"test {spec.gate.metric} (" in out and "gate: DEPLOY" in out, out
-    with open(os.path.join(tmp_path, "baselines", name, spec.offline_datasets[0] + ".json")) as f:
+    with open(os.path.join(tmp_path, "baselines", name, spec.offline_datasets[0].replace("/", "__") + ".json")) as f:
         assert json.load(f)["metric"] == spec.gate.metric

@@ -6,6 +6,15 @@ earlier ones. The scene is the single source of truth; a `target` turns it into 
 
 - "mask": a per-pixel class map, 0 for the background and 1..3 for the shape classes (semantic
   segmentation, e.g. `fcn`).
+- "edges": image pairs for image-to-image translation (`pix2pix`): the input is the scene's edge map, a
+  clean line drawing (the shapes' one-pixel outlines in their own colours over the empty background, no
+  pixel noise), and the target is the scene itself, so a translator must fill each outline with its
+  colour and add the grain of the pixel noise, which the input does not tell (an L1 loss alone averages
+  it away; the adversarial loss rewards it). Each pair also carries the class of its largest
+  shape, for the sample-quality judge. Also registered as the dataset "synthetic_shapes/edges", the name a
+  pipeline run chooses it by. (Outlines on black would leave the background's tone to chance: then no
+  translator lowers the L1 error on unseen scenes, and a large one learns the training scenes' tones by
+  heart instead.)
 
 The scene already records each shape's box and colour name, so detection targets (boxes) and captions
 ("a red ellipse and a blue triangle") are further targets over the same scenes.
@@ -24,7 +33,8 @@ from zoo.data import Splits, dataset, split_arrays
 from zoo.data.generated import _check_choice, _check_positive_int, _check_fraction
 
 SHAPE_CLASSES = ("background", "rectangle", "ellipse", "triangle")
-TARGETS = ("mask",)
+TARGETS = ("mask", "edges")
+EDGES_DATASET = "synthetic_shapes/edges"
 # Named colours (RGB in [0, 1]); each shape takes one, jittered slightly, that stands out from its background.
 PALETTE = {
     "red": (0.85, 0.15, 0.15),
@@ -51,11 +61,19 @@ class Shape:
 
 @dataclasses.dataclass(frozen=True)
 class Scene:
-    """One drawn image (H, W, 3 floats in [0, 1]), its per-pixel classes (H, W) and its shapes, in drawing order."""
+    """One drawn image (H, W, 3 floats in [0, 1]), its per-pixel classes (H, W) and its shapes, in drawing order.
+
+    `instances` (H, W int32) says which shape each pixel shows: 0 for the background, i for `shapes[i - 1]`.
+    `clean` (H, W, 3) is the image before its pixel noise, `backdrop` (H, W, 3) the background alone before
+    it (the scene without its shapes).
+    """
 
     image: np.ndarray
     mask: np.ndarray
     shapes: tuple[Shape, ...]
+    instances: np.ndarray | None = None
+    clean: np.ndarray | None = None
+    backdrop: np.ndarray | None = None
 
 
 def _region(label: int, box, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -103,7 +121,9 @@ def draw_scene(rng: np.random.Generator, *, size: int = 32, max_shapes: int = 3,
     ramp = np.linspace(-1.0, 1.0, size)
     gradient = rng.uniform(-0.08, 0.08) * ramp[:, None] + rng.uniform(-0.08, 0.08) * ramp[None, :]
     image = np.clip(background[None, None, :] + gradient[..., None], 0.0, 1.0)
+    empty = image.copy()
     mask = np.zeros((size, size), dtype="int32")
+    instances = np.zeros((size, size), dtype="int32")
     names = [n for n, rgb in PALETTE.items() if np.linalg.norm(np.asarray(rgb) - background) >= MIN_CONTRAST]
     shapes = []
     low, high = max(4, size // 5), max(5, size // 2)
@@ -118,13 +138,37 @@ def draw_scene(rng: np.random.Generator, *, size: int = 32, max_shapes: int = 3,
         image[region] = rgb
         mask[region] = label
         shapes.append(Shape(label, colour, box))
+        instances[region] = len(shapes)
+    clean = image.astype("float32")
     image = np.clip(image + rng.normal(0.0, noise, size=image.shape), 0.0, 1.0).astype("float32")
-    return Scene(image, mask, tuple(shapes))
+    return Scene(image, mask, tuple(shapes), instances, clean, empty.astype("float32"))
+
+
+def edge_map(scene: Scene) -> np.ndarray:
+    """The scene's outlines: bool (H, W), True where a pixel shows a shape drawn over one of its 4 neighbours.
+
+    Every boundary between two regions (a shape and the background, or two overlapping shapes) is marked
+    once, one pixel wide, on the side of the shape drawn later (the one on top); the image's border is not
+    an outline.
+    """
+    ids = scene.instances
+    edges = np.zeros(ids.shape, dtype=bool)
+    edges[1:, :] |= ids[1:, :] > ids[:-1, :]
+    edges[:-1, :] |= ids[:-1, :] > ids[1:, :]
+    edges[:, 1:] |= ids[:, 1:] > ids[:, :-1]
+    edges[:, :-1] |= ids[:, :-1] > ids[:, 1:]
+    return edges
+
+
+def largest_shape_class(scene: Scene) -> int:
+    """The class (0 rectangle, 1 ellipse, 2 triangle) of the shape that shows the most pixels."""
+    counts = np.bincount(scene.instances.reshape(-1), minlength=len(scene.shapes) + 1)[1:]
+    return scene.shapes[int(np.argmax(counts))].label - 1
 
 
 @dataset("synthetic_shapes", offline=True,
          summary="32x32 RGB scenes of 1-3 coloured rectangles, ellipses and triangles on a noisy background, "
-                 "with per-pixel class masks (target='mask').")
+                 "with per-pixel class masks (target='mask') or as edge-map -> scene pairs (target='edges').")
 def synthetic_shapes(*, seed: int = 0, data_dir=None, n: int = 3000, size: int = 32, max_shapes: int = 3,
                      noise: float = 0.05, target: str = "mask") -> Splits:
     """Scenes of coloured shapes and their labels, for the vision applications.
@@ -134,12 +178,19 @@ def synthetic_shapes(*, seed: int = 0, data_dir=None, n: int = 3000, size: int =
         size: height and width of the images (at least 16).
         max_shapes: most shapes per image; each image has 1..max_shapes.
         noise: standard deviation of the pixel noise, in [0, 0.5].
-        target: which labels y holds: "mask" (per-pixel classes).
+        target: which labels y holds: "mask" (per-pixel classes) or "edges" (x becomes the edge map, y the
+            scene).
 
     Returns:
-        `Splits` of kind "segmentation": x float32 (N, size, size, 3) in [0, 1], y int32 (N, size, size) with
-        0 for the background and 1..3 for rectangle, ellipse, triangle; 4 classes, 70/15/15 split.
-        `info["class_names"]` names the classes.
+        For "mask", `Splits` of kind "segmentation": x float32 (N, size, size, 3) in [0, 1], y int32
+        (N, size, size) with 0 for the background and 1..3 for rectangle, ellipse, triangle; 4 classes,
+        70/15/15 split. `info["class_names"]` names the classes.
+
+        For "edges", `Splits` of kind "image_pairs" over the same scenes and split: x is a dict of "image",
+        the edge maps float32 (N, size, size, 3) in [0, 1] (`edge_map`'s outline pixels hold the scene's
+        `clean` pixels, every other pixel its `backdrop`), and "label", int32 (N,) the class of each scene's
+        largest shape (0 rectangle, 1 ellipse, 2 triangle; 3 classes, named by `info["class_names"]`); y is
+        the scenes, float32 (N, size, size, 3) in [0, 1].
     """
     _check_choice("synthetic_shapes target", target, TARGETS)
     n = _check_positive_int("n", n, minimum=20)
@@ -148,9 +199,31 @@ def synthetic_shapes(*, seed: int = 0, data_dir=None, n: int = 3000, size: int =
     noise = _check_fraction("noise", noise, high=0.5)
     rng = np.random.default_rng(seed)
     scenes = [draw_scene(rng, size=size, max_shapes=max_shapes, noise=noise) for _ in range(n)]
-    x = np.stack([s.image for s in scenes])
+    images = np.stack([s.image for s in scenes])
+    info = {"target": target, "size": size, "max_shapes": max_shapes, "noise": noise}
+    if target == "edges":
+        drawings = [np.where(edge_map(s)[..., None], s.clean, s.backdrop) for s in scenes]
+        x = {"image": np.stack(drawings).astype("float32"),
+             "label": np.array([largest_shape_class(s) for s in scenes], dtype="int32")}
+        train, val, test = split_arrays(x, images, seed=seed, stratify=False)
+        info.update(class_names=list(SHAPE_CLASSES[1:]), label="the class of the shape that shows the most pixels",
+                    input="edge map: the shapes' outlines in their colours over the empty background",
+                    output="the scene")
+        return Splits("synthetic_shapes", "image_pairs", train, val, test, classes=len(SHAPE_CLASSES) - 1,
+                      info=info)
     y = np.stack([s.mask for s in scenes])
-    train, val, test = split_arrays(x, y, seed=seed, stratify=False)
-    info = {"class_names": list(SHAPE_CLASSES), "target": target, "size": size, "max_shapes": max_shapes,
-            "noise": noise, "background_class": 0}
+    train, val, test = split_arrays(images, y, seed=seed, stratify=False)
+    info = {"class_names": list(SHAPE_CLASSES), **info, "background_class": 0}
     return Splits("synthetic_shapes", "segmentation", train, val, test, classes=len(SHAPE_CLASSES), info=info)
+
+
+@dataset(EDGES_DATASET, offline=True,
+         summary="synthetic_shapes as image-to-image pairs: 32x32 edge maps (the shapes' outlines in their "
+                 "colours over the empty background) -> the RGB scenes, with each scene's largest shape class "
+                 "(pix2pix's offline data).")
+def synthetic_shapes_edges(*, seed: int = 0, data_dir=None, n: int = 3000, size: int = 32, max_shapes: int = 3,
+                           noise: float = 0.05) -> Splits:
+    """`synthetic_shapes(target="edges")` under a dataset name of its own, which a pipeline run can choose
+    (the dataset name is what `zoo run --dataset` and the pipeline pass); see `synthetic_shapes`."""
+    return synthetic_shapes(seed=seed, data_dir=data_dir, n=n, size=size, max_shapes=max_shapes, noise=noise,
+                            target="edges")
