@@ -277,15 +277,11 @@ def test_facades_rejects_an_image_that_is_not_a_pair(tmp_path):
         load_dataset("facades", data_dir=root, size=16)
 
 
-def test_the_adapter_sizes_both_images_to_the_model_and_keeps_a_preview(pairs, tmp_path):
+def test_the_adapter_sizes_both_images_to_the_model(pairs, tmp_path):
     from zoo.data import adapt, load_dataset
-    from zoo.tasks.image_translation import decode_images
 
     assert pairs.train.x["image"].shape[1:] == pairs.train.y.shape[1:] == (32, 32, 3)
     assert pairs.train.x["label"].dtype == np.int32
-    preview = pairs.info["preview"]
-    np.testing.assert_allclose(decode_images(preview["sources"]), pairs.test.x["image"][:8], atol=0.5 / 255 + 1e-6)
-    np.testing.assert_allclose(decode_images(preview["targets"]), pairs.test.y[:8], atol=0.5 / 255 + 1e-6)
     # Facades at 24 pixels become the model's 32; a grey target for a one-channel output.
     facades = load_dataset("facades", data_dir=_write_facades(tmp_path), size=24)
     adapted = adapt(SPEC, {**HPARAMS, "output_channels": 1}, facades)
@@ -337,13 +333,15 @@ def test_pictures_and_the_training_progression_show_sources_translations_and_tar
     (path,) = drawn.values()
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    (progress,) = TASK.training_callbacks(model, SPEC, HPARAMS, pairs.info, str(tmp_path / "progress"))
+    sample = (pairs.val.x["image"][:16], pairs.val.y[:16])
+    (progress,) = TASK.training_callbacks(model, SPEC, HPARAMS, pairs.info, str(tmp_path / "progress"),
+                                          sample_batch=sample)
     TASK.compile(model, SPEC, HPARAMS, learning_rate=1e-3)
     model.fit(pairs.train.x["image"][:8], pairs.train.y[:8], batch_size=8, epochs=2, verbose=0, callbacks=[progress])
     written = sorted(os.listdir(tmp_path / "progress"))
     assert written == ["pix2pix_epoch_001.png", "pix2pix_epoch_002.png", "pix2pix_progression.gif",
                        "pix2pix_progression.png"]
-    assert TASK.training_callbacks(model, SPEC, HPARAMS, {}, str(tmp_path)) == []  # no preview, no progression
+    assert TASK.training_callbacks(model, SPEC, HPARAMS, {}, str(tmp_path)) == []  # no batch, no progression
 
 
 def test_a_short_training_lowers_the_test_l1_clearly(pairs):

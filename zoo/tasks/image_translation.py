@@ -3,8 +3,7 @@
 Data. A dataset of kind "image_pairs" holds x = {"image": source images} (optionally with "label", the class
 of each pair, for the judge below) and y = the target images, all (N, H, W, C) float32 in [0, 1]
 (`zoo.data.shapes`' "edges" target, `zoo.data.facades`). `adapt_image_pairs` resizes the sources to the
-model's input and the targets to its output, and keeps a few test pairs in `info["preview"]` (PNG, base64)
-for the pictures drawn while training. `example_map` turns an example into Keras' (inputs, targets) form,
+model's input and the targets to its output. `example_map` turns an example into Keras' (inputs, targets) form,
 (source, target), which the model's own `train_step` trains on.
 
 Evaluation streams the test pairs once, translating each source with the generator in inference mode:
@@ -23,15 +22,13 @@ Evaluation streams the test pairs once, translating each source with the generat
   nothing here. Both measures are deterministic (the generator in inference mode has no dropout).
 
 Serving: the generator: images (batch, H, W, C) in [0, 1] in, translated images out. Pictures: a row of test
-translations over their sources over the real targets; while training, the same grid for the preview pairs
-after every epoch (`zoo.pictures.SampleProgress`, whose progression shows the translation rows by epoch).
-The training hook gets no data, hence the preview the adapter keeps in `info`.
+translations over their sources over the real targets; while training, the same grid for the first pairs of
+the validation split after every epoch (`zoo.pictures.SampleProgress`, whose progression shows the
+translation rows by epoch).
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import os
 from typing import Iterable
 
@@ -40,9 +37,8 @@ import numpy as np
 from zoo.metrics import Metric, register_metric
 from zoo.tasks.base import Evaluation, Task, make_optimizer, random_inputs
 
-#: how many test pairs the pictures show (and the preview keeps, for images up to PREVIEW_SIDE pixels a side)
+#: how many pairs the pictures show
 PICTURES = 8
-PREVIEW_SIDE = 64
 IMAGE_KEY = "image"
 LABEL_KEY = "label"
 
@@ -69,8 +65,7 @@ def _sources(x) -> np.ndarray:
 def adapt_image_pairs(spec, hparams, splits):
     """The data adapter: sources resized to the model's `input_shape`, targets to its output, labels int32.
 
-    Adds `info["image_shape"]`, `info["target_shape"]` and `info["preview"]`, a few test pairs as PNG
-    (base64) that the training pictures translate after every epoch.
+    Adds `info["image_shape"]` and `info["target_shape"]`.
     """
     from zoo.data.adapt import fit_images
 
@@ -85,36 +80,8 @@ def adapt_image_pairs(spec, hparams, splits):
             x[LABEL_KEY] = np.asarray(x[LABEL_KEY]).astype("int32")
         split.x = x
         split.y = fit_images(np.asarray(split.y, dtype="float32"), target_shape)
-    count = PICTURES if max(shape[:2]) <= PREVIEW_SIDE else PICTURES // 2
-    test = splits.test
-    preview = {"sources": encode_images(test.x[IMAGE_KEY][:count]), "targets": encode_images(test.y[:count])}
-    splits.info = {**splits.info, "image_shape": list(shape), "target_shape": list(target_shape),
-                   "preview": preview}
+    splits.info = {**splits.info, "image_shape": list(shape), "target_shape": list(target_shape)}
     return splits
-
-
-def encode_images(images) -> list[str]:
-    """Images (N, H, W, 1 or 3) in [0, 1] as base64 PNG strings (8 bits a channel), JSON-ready."""
-    from PIL import Image
-
-    encoded = []
-    for image in np.asarray(images, dtype="float32"):
-        pixels = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype("uint8")
-        buffer = io.BytesIO()
-        Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, format="PNG")
-        encoded.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
-    return encoded
-
-
-def decode_images(encoded: list[str]) -> np.ndarray:
-    """`encode_images`' strings back as float32 (N, H, W, C) in [0, 1]."""
-    from PIL import Image
-
-    images = []
-    for text in encoded:
-        pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(text))), dtype="float32") / 255.0
-        images.append(pixels[..., None] if pixels.ndim == 2 else pixels)
-    return np.stack(images)
 
 
 def comparison(sources, translated, targets) -> np.ndarray:
@@ -134,6 +101,7 @@ class ImageTranslationTask(Task):
     metric_names = ("l1", "frechet_distance", "kid")
     #: `evaluate` reads the training split's labelled targets to fit the sample-quality judge
     uses_train_split = True
+    uses_sample_batch = True
 
     def example_map(self, spec, hparams, info, outputs: int = 1):
         return source_and_target
@@ -193,15 +161,16 @@ class ImageTranslationTask(Task):
     def serving_model(self, model, spec, hparams, info):
         return model.generator
 
-    def training_callbacks(self, model, spec, hparams, info, out_dir, *, seed: int = 0) -> list:
-        """Translations of the preview pairs (`info["preview"]`, from the adapter) after every epoch: one
-        `SampleProgress` whose grids show translations over sources over targets. None without a preview."""
+    def training_callbacks(self, model, spec, hparams, info, out_dir, *, seed: int = 0, sample_batch=None) -> list:
+        """Translations of held-out pairs after every epoch: one `SampleProgress` whose grids show translations
+        over sources over targets, for the first `PICTURES` pairs of `sample_batch` (the train step's first
+        validation batch, (sources, targets) as `example_map` makes them). None without a batch."""
         from zoo.pictures import SampleProgress
 
-        preview = (info or {}).get("preview")
-        if not preview:
+        if sample_batch is None:
             return []
-        sources, targets = decode_images(preview["sources"]), decode_images(preview["targets"])
+        x, y = sample_batch
+        sources, targets = _sources(x)[:PICTURES], np.asarray(y, dtype="float32")[:PICTURES]
 
         def draw(model):
             return comparison(sources, model(sources, training=False), targets)
