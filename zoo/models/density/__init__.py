@@ -1,0 +1,1 @@
+"""Catalog section G, density estimation: NADE, the neural autoregressive density estimator."""

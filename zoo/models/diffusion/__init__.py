@@ -1,0 +1,1 @@
+"""Catalog section G, diffusion: DDPM, the denoising diffusion probabilistic model."""
