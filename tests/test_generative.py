@@ -300,20 +300,60 @@ def test_vae_rejects_bad_arguments_with_what_it_received():
 
 
 # ------------------------------------------------------------------------------------ serving, pictures
-@pytest.mark.parametrize("name,part", [("vae", "decoder"), ("dcgan", "generator")])
-def test_the_endpoint_serves_the_generating_part(name, part, tmp_path):
-    import tensorflow as tf
+@pytest.mark.parametrize("name,part", [("vae", "decoder"), ("dcgan", "generator"), ("cgan", "generator")])
+def test_a_deployed_generator_draws_the_same_image_for_the_same_seed(name, part, tmp_path):
+    from zoo.models.generative.sampling import SeededNoise
+    from zoo.pipeline.serving import BadRequest, Predictor
+
+    spec = zoo.get_spec(name)
+    hparams = _hparams(name)
+    model = zoo.build(name, **spec.small)
+    conditional = name == "cgan"
+    get_task(spec.task).serving_model(model, spec, hparams, {}).export(str(tmp_path / "saved_model"), verbose=False)
+    predictor = Predictor(str(tmp_path / "saved_model"))
+    assert set(predictor.inputs) == ({"seed", "label"} if conditional else {"seed"})
+
+    def instance(seed, label=3):
+        return {"seed": seed, "label": label} if conditional else {"seed": seed}
+
+    def draw(*instances):
+        return np.asarray(predictor.predict({"instances": list(instances)})["predictions"], dtype="float32")
+
+    images = draw(instance(1), instance(2), instance(1))
+    assert images.shape == (3, *np.asarray(model.predict(_random_inputs(spec, hparams), verbose=0)).shape[1:])
+    np.testing.assert_array_equal(images[0], images[2])  # one image per instance; the same seed, the same image
+    assert not np.allclose(images[0], images[1])
+    np.testing.assert_allclose(draw(instance(1))[0], images[0], atol=1e-6)  # whatever else the request holds
+    # The image is the generating part's, for the seed's noise (and the label).
+    noise = np.asarray(SeededNoise((hparams["latent_dim"],))(np.array([1], dtype="int32")))
+    generating = getattr(model, part)
+    expected = generating([noise, np.array([3], dtype="int32")] if conditional else noise, training=False)
+    np.testing.assert_allclose(images[0], np.asarray(expected)[0], atol=1e-5)
+    if conditional:
+        assert not np.allclose(draw(instance(1, label=4))[0], images[0])  # the label changes the image
+        for bad in (10, -1):
+            with pytest.raises(BadRequest, match=r"label must be an integer in \[0, 10\)") as err:
+                draw(instance(1, label=bad))
+            assert "\n" not in str(err.value)
+
+
+def _random_inputs(spec, hparams):
+    from zoo.tasks.base import random_inputs
+
+    return random_inputs(spec, hparams, 2, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", ["vae", "dcgan"])
+def test_training_draws_the_same_samples_after_every_epoch(name, tmp_path):
+    from zoo.pictures import SampleProgress
 
     spec = zoo.get_spec(name)
     model = zoo.build(name, **spec.small)
-    served = get_task(spec.task).serving_model(model, spec, _hparams(name), {})
-    assert served is getattr(model, part)
-    served.export(str(tmp_path / "saved_model"), verbose=False)
-    endpoint = tf.saved_model.load(str(tmp_path / "saved_model")).signatures["serving_default"]
-    (key, signature), = endpoint.structured_input_signature[1].items()
-    codes = np.zeros((2, *signature.shape[1:]), dtype="float32")
-    (images,) = endpoint(**{key: tf.constant(codes)}).values()
-    np.testing.assert_allclose(images.numpy(), np.asarray(served(codes, training=False)), atol=1e-6)
+    (callback,) = get_task(spec.task).training_callbacks(model, spec, _hparams(name), {}, str(tmp_path), seed=0)
+    assert isinstance(callback, SampleProgress) and callback.name == name
+    samples = callback.draw(model)
+    assert samples.shape[0] == 64 and samples.min() >= 0.0 and samples.max() <= 1.0
+    np.testing.assert_array_equal(callback.draw(model), samples)
 
 
 @pytest.mark.parametrize("name", ["vae", "dcgan"])

@@ -15,6 +15,14 @@ the two sets of features are reported:
   is unbiased in N, so it is comparable across sample sizes; it can be slightly negative when the sets
   match.
 
+Conditional generators. A generator that draws a given class (cgan, acgan) is measured twice. Its Fréchet
+distance and KID compare the real test images with images generated *for the test images' own labels*
+(`measure(..., labels=test_labels)`: generated image i is drawn for label i, so both sets have the same class
+frequencies, and a generator that ignores its label and draws the right mixture anyway still gets a fair
+distance). And `label_accuracy` asks the judge's full classifier (`Judge.classify`) what the images generated
+for each class show: `LABEL_SAMPLES_PER_CLASS` images per class from fixed-seed noise, scored as the fraction
+classified as the class they were asked for (chance: 1 / classes).
+
 Why not the discriminator's loss. A GAN's losses measure the two networks against each other, not the
 samples against the data: the discriminator's loss stays near its equilibrium value whether the generator
 draws good digits or one blurry blob (mode collapse), drifts as either network changes, and differs
@@ -54,6 +62,8 @@ import numpy as np
 
 #: the largest number of images compared (all the real test images up to this)
 MAX_SAMPLES = 5000
+#: images generated per class for a conditional generator's label accuracy
+LABEL_SAMPLES_PER_CLASS = 100
 #: the judge: a zoo classifier, its hyperparameters and training recipe (part of the cache key)
 JUDGE = {
     "model": "simple_cnn",
@@ -128,10 +138,20 @@ def _rows(features, name: str) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------- the judge
 @dataclasses.dataclass
 class Judge:
-    """A trained classifier's feature extractor and the fingerprint of its weights."""
+    """A trained classifier's feature extractor, the classifier itself, and the fingerprint of its weights."""
 
     features_model: Any
     fingerprint: str
+    classifier: Any = None
+
+    def classify(self, images: np.ndarray) -> np.ndarray:
+        """The judge's class probabilities for `images` (N, H, W, C) in [0, 1]: (N, classes), float64."""
+        if self.classifier is None:
+            raise ValueError("This judge was made without its classifier; get it from judge_for().")
+        images = np.asarray(images, dtype="float32")
+        parts = [np.asarray(self.classifier.predict_on_batch(images[i:i + BATCH]))
+                 for i in range(0, len(images), BATCH)]
+        return np.concatenate(parts).astype("float64")
 
     def features(self, images: np.ndarray) -> np.ndarray:
         """Penultimate-layer features of `images` (N, H, W, C) in [0, 1], float64, in fixed-size batches."""
@@ -269,21 +289,25 @@ def _judge(model) -> Judge:
     digest = hashlib.sha256()
     for weights in model.get_weights():
         digest.update(np.ascontiguousarray(weights).tobytes())
-    return Judge(features, f"{JUDGE['model']}-{digest.hexdigest()[:12]}")
+    return Judge(features, f"{JUDGE['model']}-{digest.hexdigest()[:12]}", classifier=model)
 
 
 # --------------------------------------------------------------------------------------------- the measure
-def measure(generate: Callable[[np.ndarray], np.ndarray], reference_images: Iterable[np.ndarray], judge: Judge, *,
-            latent_dim: int, seed: int = 0, max_samples: int = MAX_SAMPLES) -> tuple[dict[str, float], int]:
+def measure(generate: Callable[..., np.ndarray], reference_images: Iterable[np.ndarray], judge: Judge, *,
+            latent_dim: int, seed: int = 0, max_samples: int = MAX_SAMPLES,
+            labels: np.ndarray | None = None) -> tuple[dict[str, float], int]:
     """Fréchet distance and KID between generated and real images, in the judge's features.
 
     Args:
-        generate: noise (n, latent_dim) float32 -> images (n, H, W, C) in [0, 1] (the generator, inference).
+        generate: noise (n, latent_dim) float32 -> images (n, H, W, C) in [0, 1] (the generator, inference);
+            with `labels`, `generate(noise, labels)` with int32 labels (n,).
         reference_images: batches of real test images (N, H, W, C).
         judge: the feature extractor.
         latent_dim: the noise's dimensions.
         seed: seed of the noise (numpy's default generator, standard normal).
         max_samples: at most this many real images are used; as many images are generated.
+        labels: for a conditional generator, the labels of the real images in order (at least as many as
+            are used): generated image i is drawn for labels[i].
 
     Returns:
         ({"frechet_distance": ..., "kid": ...}, the number of images compared on each side).
@@ -299,11 +323,46 @@ def measure(generate: Callable[[np.ndarray], np.ndarray], reference_images: Iter
     if count < 2:
         raise ValueError("Sample quality needs at least 2 real test images.")
     noise = np.random.default_rng(seed).standard_normal((count, latent_dim)).astype("float32")
-    generated = np.concatenate([np.asarray(generate(noise[i:i + BATCH]), dtype="float32")
-                                for i in range(0, count, BATCH)])
+    if labels is not None:
+        labels = np.asarray(labels).reshape(-1).astype("int32")
+        if len(labels) < count:
+            raise ValueError(f"`labels` must label every real image used ({count}). Received {len(labels)} labels.")
+    generated = _generated(generate, noise, labels)
     if generated.shape[1:] != image_shape:
         raise ValueError(f"The generator makes images of shape {generated.shape[1:]} but the test images are "
                          f"{image_shape}; prepare the data at the generator's image size.")
     real_features, fake_features = np.concatenate(real), judge.features(generated)
     return {"frechet_distance": frechet_distance(fake_features, real_features),
             "kid": kernel_distance(fake_features, real_features)}, count
+
+
+def label_accuracy(generate: Callable[[np.ndarray, np.ndarray], np.ndarray], judge: Judge, *, classes: int,
+                   latent_dim: int, seed: int = 0,
+                   per_class: int = LABEL_SAMPLES_PER_CLASS) -> tuple[float, np.ndarray]:
+    """How often the judge classifies a conditional generator's images as the class they were drawn for.
+
+    Args:
+        generate: (noise (n, latent_dim) float32, labels (n,) int32) -> images (n, H, W, C) in [0, 1].
+        judge: the judge (its classifier).
+        classes: the number of classes; `per_class` images are drawn for each.
+        latent_dim: the noise's dimensions.
+        seed: seed of the noise (numpy's default generator, standard normal).
+        per_class: images per class.
+
+    Returns:
+        (accuracy, hits): the fraction classified as asked, and the 0/1 hit of each image, class by class.
+    """
+    labels = np.repeat(np.arange(classes, dtype="int32"), per_class)
+    noise = np.random.default_rng(seed).standard_normal((len(labels), latent_dim)).astype("float32")
+    generated = _generated(generate, noise, labels)
+    hits = (judge.classify(generated).argmax(axis=-1) == labels).astype("float64")
+    return float(hits.mean()), hits
+
+
+def _generated(generate: Callable[..., np.ndarray], noise: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+    """`generate(noise)` (or `generate(noise, labels)`) in batches of `BATCH`, float32."""
+    parts = []
+    for i in range(0, len(noise), BATCH):
+        args = (noise[i:i + BATCH],) if labels is None else (noise[i:i + BATCH], labels[i:i + BATCH])
+        parts.append(np.asarray(generate(*args), dtype="float32"))
+    return np.concatenate(parts)
