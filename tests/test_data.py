@@ -61,3 +61,30 @@ def test_mnist_streams_through_tfds_with_its_mock_data_at_the_models_input_size(
         x, y = next(iter(read(str(tmp_path / "prepared"), "test", batch_size=12)))
     assert tuple(x.shape) == (12, 32, 32, 1) and x.dtype.name == "float32" and float(x.numpy().max()) <= 1.0
     assert y.dtype.name == "int32"
+
+
+def test_generators_stream_mnist_at_the_size_they_learn_and_nade_binarises_it(tmp_path):
+    import tensorflow_datasets as tfds
+
+    from zoo.data.stream import read
+    from zoo.pipeline import steps
+    from zoo.tasks import get_task
+
+    import zoo
+
+    with tfds.testing.mock_data(num_examples=12):
+        for name, shape in (("dcgan", (28, 28, 1)), ("nade", (28, 28, 1))):
+            spec = zoo.get_spec(name)
+            hparams = {**spec.defaults}
+            prepared = str(tmp_path / name)
+            meta = steps.preprocess(name, "mnist", prepared, data_dir=str(tmp_path / "tfds"))
+            assert meta["format"] == "tfds" and meta["prepare"]["image_shape"] == list(shape)
+            example_map = get_task(spec.task).example_map(spec, hparams, meta.get("info", {}))
+            batch = next(iter(read(prepared, "test", batch_size=12, example_map=example_map)))
+            images = batch[0] if isinstance(batch, tuple) else batch
+            assert tuple(images.shape) == (12, *shape), name
+            if name == "nade":
+                assert set(np.unique(images.numpy())) <= {0.0, 1.0}
+        # sgan keeps a label budget over whole arrays: it says so in one line rather than streaming.
+        with pytest.raises(ValueError, match="sgan's data adapter works on whole arrays"):
+            steps.preprocess("sgan", "mnist", str(tmp_path / "sgan"), data_dir=str(tmp_path / "tfds"))

@@ -104,6 +104,52 @@ def test_the_saved_model_loads_in_a_new_process_after_import_zoo(trained):
     assert out.stdout.strip().endswith("(2, 10)")
 
 
+def test_a_process_whose_first_import_is_a_shared_zoo_module_still_builds_and_loads_every_model(tmp_path):
+    import zoo
+
+    # zoo.models.generative.common imports Keras before anything else; Keras' import then registers the zoo,
+    # whose GAN modules import from this half-initialised module. That must neither fail nor lose a class.
+    path = str(tmp_path / "acgan.keras")
+    zoo.build("acgan", style="subclass", **dict(zoo.get_spec("acgan").small)).save(path)
+    code = (
+        "import zoo.models.generative.common\n"
+        "import zoo\n"
+        f"m = zoo.load_model({path!r})\n"
+        "print(type(m).__name__, type(zoo.build('sgan', **dict(zoo.get_spec('sgan').small))).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("ACGAN SGAN")
+
+
+def test_non_finite_quantities_other_than_the_loss_stop_training():
+    import keras
+
+    from zoo.nn import StopOnNonFinite
+
+    class Diverging(keras.Model):
+        """Reports a GAN-like `d_loss` that becomes NaN at the third batch, and no `loss`."""
+
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+            self.steps_seen = keras.Variable(0.0, trainable=False)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):
+            self.steps_seen.assign_add(1.0)
+            nan_after_two = keras.ops.where(self.steps_seen > 2.0, float("nan"), 1.0)
+            return {"d_loss": nan_after_two}
+
+    model = Diverging()
+    model.compile(optimizer="sgd")
+    history = model.fit(np.zeros((40, 2), "float32"), batch_size=4, epochs=3, verbose=0,
+                        callbacks=[keras.callbacks.TerminateOnNaN(), StopOnNonFinite()])
+    assert float(model.steps_seen.numpy()) == 3.0 and len(history.history["d_loss"]) == 1
+    assert np.isnan(history.history["d_loss"][0])
+
+
 def test_subclassed_models_load_in_a_new_process_after_import_zoo(tmp_path):
     import zoo
 

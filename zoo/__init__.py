@@ -54,7 +54,12 @@ def _register_after_keras_import() -> None:
 
             def exec_then_register(module):
                 exec_module(module)
-                register_all()
+                try:
+                    register_all()
+                except ImportError:
+                    # A zoo module imported Keras first and is still initialising, so a module that imports
+                    # from it cannot load yet; `zoo.load_model` (and `zoo.build`) register what they need.
+                    pass
 
             spec.loader.exec_module = exec_then_register
             return spec

@@ -6,6 +6,7 @@ This module imports Keras; the registry never imports it until a model is built.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Any, Callable, Sequence
 
@@ -198,3 +199,23 @@ def chain_styles(make_layers: Callable[..., list], subclass: type[ChainModel], n
         return functional_chain(subclass.input_shape_of(hp), make_layers(**hp), name, input_name)
 
     return Styles(sequential=sequential, functional=functional, subclass=lambda **hp: subclass(**hp))
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stops training after the first batch that logs a NaN or infinite value, whatever its name.
+
+    Keras' `TerminateOnNaN` watches `loss` only; a model with its own `train_step` reports other quantities
+    (a GAN's `d_loss` and `g_loss`), so a NaN there would otherwise run to the end of training. The run then
+    fails on the non-finite history, as any diverged run does.
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        for key, value in (logs or {}).items():
+            try:
+                number = float(value)
+            except (TypeError, ValueError):  # a non-scalar log entry
+                continue
+            if not math.isfinite(number):
+                print(f"Batch {batch}: {key} is {number}; stopping training.")
+                self.model.stop_training = True
+                return

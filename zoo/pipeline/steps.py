@@ -102,12 +102,16 @@ def _describe_streamed(spec, config, loaded, out_dir: str, data_dir: str | None)
             raise ValueError(f"{loaded.name} streams raw {loaded.kind} examples, which {spec.name} has no adapter "
                              "for; pick one of its other datasets.")
         info = adapt(spec, config, loaded).info
-    elif spec.adapter or loaded.kind != "image" or sig is None or len(sig.shape) not in (1, 3):
-        shapes = {k: v.shape for k, v in signature.items()}
-        raise ValueError(f"{loaded.name} streams images, which {spec.name} does not take (its inputs: {shapes}); "
-                         "pick one of its other datasets.")
     else:
-        prepare = {"image_shape": list(sig.shape), "target": spec.target}
+        shape = _streamed_image_shape(spec, config, sig) if loaded.kind == "image" else None
+        if shape is None and spec.adapter and loaded.kind == "image":
+            raise ValueError(f"{loaded.name} streams its images, but {spec.name}'s data adapter works on whole "
+                             "arrays (it cannot stream); pick one of its offline datasets.")
+        if shape is None:
+            shapes = {k: v.shape for k, v in signature.items()}
+            raise ValueError(f"{loaded.name} streams images, which {spec.name} does not take (its inputs: "
+                             f"{shapes}); pick one of its other datasets.")
+        prepare = {"image_shape": list(shape), "target": spec.target}
     described, formats = {}, set()
     for name, split in loaded.items():
         if isinstance(split, TfdsSplit):
@@ -123,6 +127,24 @@ def _describe_streamed(spec, config, loaded, out_dir: str, data_dir: str | None)
         "test_fingerprint": described["test"]["fingerprint"], "info": info,
         **({"prepare": prepare} if prepare else {}),
     }
+
+
+def _streamed_image_shape(spec, config, sig):
+    """The shape streamed images are resized to for `spec`, or None if it cannot take streamed images.
+
+    A model whose single input is an image (or a flat vector) takes them at its input's shape. A model with
+    an adapter takes them only if the adapter says how, through its `streamed_image_shape(hparams)`
+    attribute: a generator's input is noise, but it learns images of `image_shape` (the adapter's
+    per-example work, such as binarising, is then the task's `example_map`).
+    """
+    if spec.adapter:
+        from zoo.data.adapt import resolve
+
+        shape_of = getattr(resolve(spec.adapter), "streamed_image_shape", None)
+        return None if shape_of is None else tuple(shape_of(config))
+    if sig is None or len(sig.shape) not in (1, 3):
+        return None
+    return tuple(sig.shape)
 
 
 def load_prepared(data_dir: str, split: str):
@@ -167,6 +189,7 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     import keras
 
     from zoo.data.stream import EpochSeed, read
+    from zoo.nn import StopOnNonFinite
     from zoo.pictures import PROGRESS_DIR
     from zoo.pipeline import runtime
     from zoo.pipeline.export import float32_copy
@@ -223,7 +246,7 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
             with strategy.scope():
                 task.compile(model, spec, config, learning_rate=learning_rate * phase.learning_rate_scale,
                              outputs=outputs, phase=phase)
-            callbacks = [epoch_seed.callback(), keras.callbacks.TerminateOnNaN(), *task_callbacks]
+            callbacks = [epoch_seed.callback(), keras.callbacks.TerminateOnNaN(), StopOnNonFinite(), *task_callbacks]
             if recipe.monitor:
                 callbacks.append(keras.callbacks.EarlyStopping(monitor=recipe.monitor, patience=recipe.patience,
                                                                restore_best_weights=True))

@@ -292,6 +292,15 @@ def adapt_binary(spec, hparams, splits):
     return splits
 
 
+def _streamed_image_shape(hparams):
+    return tuple(hparams["input_shape"])
+
+
+# Streamed images (mnist through TFDS) are resized to the input by the reader and binarised by the task's
+# `example_map`, per example, instead of by this adapter.
+adapt_binary.streamed_image_shape = _streamed_image_shape
+
+
 def _builder(style: str):
     def build(**hparams):
         return NADE(style=style, **hparams)
