@@ -19,7 +19,8 @@ def _fresh_keras_state():
 
 # The longest tests (whole kfp.local pipeline runs, notebooks) start first, so that `make test`'s two workers
 # finish together instead of one running them at the end while the other waits (the order is otherwise kept).
-LONG_MODULES = ("test_pipeline_tasks", "test_pipeline_tasks_sequences", "test_pipeline_local", "test_notebooks",
+LONG_MODULES = ("test_pipeline_tasks", "test_pipeline_tasks_sequences", "test_pipeline_tasks_generative",
+                "test_pipeline_local", "test_notebooks",
                 "test_release", "test_end_to_end")
 
 
