@@ -53,7 +53,60 @@ def class_cross_entropy(labels, logits):
                                                         from_logits=True))
 
 
-class AdversarialModel(keras.Model):
+class TwoOptimizerModel(keras.Model):
+    """A model that trains two networks, `generator` and `discriminator`, each with its own optimizer.
+
+    It owns the plumbing every such model needs: `compile(d_optimizer, g_optimizer)` (no `loss` or
+    `optimizer`), loss-scaling wrappers for both optimizers under `mixed_float16` (Keras wraps only the one
+    optimizer `compile` knows of), and the compile config that restores both optimizers with the model.
+    Subclasses set `generator` and `discriminator` and write the training step.
+    """
+
+    #: the optimizer each network gets when `compile` is given none (a config, so each gets a fresh one)
+    default_optimizer = RADFORD_ADAM
+
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        """Configure training with one optimizer per network (default: the class's `default_optimizer`).
+
+        Args:
+            d_optimizer: the discriminator's optimizer: an instance, a name or a config dict.
+            g_optimizer: the generator's optimizer, likewise.
+            **kwargs: passed to `keras.Model.compile` (e.g. `run_eagerly`, `steps_per_execution`); there is
+                no `loss` or `optimizer`: the model computes both losses itself.
+        """
+        for key in ("optimizer", "loss", "loss_weights", "metrics"):
+            if key in kwargs:
+                raise ValueError(f"{type(self).__name__} computes its own losses with two optimizers; pass "
+                                 f"d_optimizer and g_optimizer, not {key}. Received: {key}={kwargs[key]!r}")
+        super().compile(optimizer=None, loss=None, **kwargs)
+        self.d_optimizer = self._prepare_optimizer(d_optimizer, self.discriminator)
+        self.g_optimizer = self._prepare_optimizer(g_optimizer, self.generator)
+
+    def _prepare_optimizer(self, optimizer, part):
+        optimizer = keras.optimizers.get(self.default_optimizer if optimizer is None else optimizer)
+        if self.dtype_policy.name == "mixed_float16" and not isinstance(optimizer,
+                                                                        keras.optimizers.LossScaleOptimizer):
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        if not optimizer.built:
+            optimizer.build(part.trainable_variables)
+        return optimizer
+
+    def check_compiled(self) -> None:
+        if getattr(self, "d_optimizer", None) is None:
+            raise ValueError(f"Call compile() before fit(): {type(self).__name__} needs its two optimizers.")
+
+    def get_compile_config(self):
+        if not self.compiled or getattr(self, "d_optimizer", None) is None:
+            return {}
+        return {"d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+                "g_optimizer": keras.optimizers.serialize(self.g_optimizer)}
+
+    def compile_from_config(self, config):
+        self.compile(d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
+                     g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]))
+
+
+class AdversarialModel(TwoOptimizerModel):
     """Base of the zoo's GANs: a generator, a discriminator, two optimizers and the adversarial `train_step`.
 
     A subclass calls `super().__init__(latent_dim=..., style=..., seed=..., name=...)`, builds its parts and
@@ -61,8 +114,6 @@ class AdversarialModel(keras.Model):
     `generator_objective`. It returns its hyperparameters from `get_config` (with `base_config()`).
     """
 
-    #: the optimizer each network gets when `compile` is given none (a config, so each gets a fresh one)
-    default_optimizer = RADFORD_ADAM
     #: the generator's step reuses the noise of the discriminator's step instead of drawing fresh noise
     reuse_noise = False
     #: the losses use the data's labels (conditional and semi-supervised models)
@@ -98,42 +149,6 @@ class AdversarialModel(keras.Model):
         raise NotImplementedError
 
     # ------------------------------------------------------------------------------------------- training
-    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
-        """Configure training with one optimizer per network (default: the class's `default_optimizer`).
-
-        Args:
-            d_optimizer: the discriminator's optimizer: an instance, a name or a config dict.
-            g_optimizer: the generator's optimizer, likewise.
-            **kwargs: passed to `keras.Model.compile` (e.g. `run_eagerly`, `steps_per_execution`); there is
-                no `loss` or `optimizer`: the model computes both losses itself.
-        """
-        for key in ("optimizer", "loss", "loss_weights", "metrics"):
-            if key in kwargs:
-                raise ValueError(f"{type(self).__name__} computes its own losses with two optimizers; pass "
-                                 f"d_optimizer and g_optimizer, not {key}. Received: {key}={kwargs[key]!r}")
-        super().compile(optimizer=None, loss=None, **kwargs)
-        self.d_optimizer = self._prepare_optimizer(d_optimizer, self.discriminator)
-        self.g_optimizer = self._prepare_optimizer(g_optimizer, self.generator)
-
-    def _prepare_optimizer(self, optimizer, part):
-        optimizer = keras.optimizers.get(self.default_optimizer if optimizer is None else optimizer)
-        if self.dtype_policy.name == "mixed_float16" and not isinstance(optimizer,
-                                                                        keras.optimizers.LossScaleOptimizer):
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        if not optimizer.built:
-            optimizer.build(part.trainable_variables)
-        return optimizer
-
-    def get_compile_config(self):
-        if not self.compiled or self.d_optimizer is None:
-            return {}
-        return {"d_optimizer": keras.optimizers.serialize(self.d_optimizer),
-                "g_optimizer": keras.optimizers.serialize(self.g_optimizer)}
-
-    def compile_from_config(self, config):
-        self.compile(d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
-                     g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]))
-
     def unpack_batch(self, data):
         """(real images, labels or None) from a batch in any of the forms the class docstring lists."""
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -156,8 +171,7 @@ class AdversarialModel(keras.Model):
     def train_step(self, data):
         import tensorflow as tf
 
-        if self.d_optimizer is None:
-            raise ValueError(f"Call compile() before fit(): {type(self).__name__} needs its two optimizers.")
+        self.check_compiled()
         real, labels = self.unpack_batch(data)
         batch = ops.shape(real)[0]
         noise = self.noise(batch)

@@ -58,6 +58,7 @@ import keras
 from keras import ops
 
 from zoo.models.cnn.common import apply_chain
+from zoo.models.generative.adversarial import TwoOptimizerModel, bce
 from zoo.models.generative.common import (
     check_fraction, check_image_shape, check_seed, check_style_argument, check_units, replica_share,
 )
@@ -67,7 +68,6 @@ from zoo.nn import Styles, check_positive_int, serializable
 LEAKY_SLOPE = 0.2  # the paper's LeakyReLU slope
 INIT_STDDEV = 0.02  # the paper's weight initialisation, N(0, 0.02)
 L1_WEIGHT = 100.0  # the paper's lambda
-ISOLA_ADAM = {"class_name": "adam", "config": {"learning_rate": 2e-4, "beta_1": 0.5}}
 GENERATOR_FILTERS = (64, 128, 256, 512, 512, 512, 512, 512)
 DISCRIMINATOR_FILTERS = (64, 128, 256, 512)
 
@@ -332,7 +332,7 @@ def build_networks(style: str, hparams: dict) -> tuple[keras.Model, keras.Model]
 
 # ------------------------------------------------------------------------------------------------------ model
 @serializable
-class Pix2Pix(keras.Model):
+class Pix2Pix(TwoOptimizerModel):
     """pix2pix, trained by its own `train_step` with two optimizers; arguments as `zoo.build("pix2pix", ...)`.
 
     Args:
@@ -395,42 +395,6 @@ class Pix2Pix(keras.Model):
         return patch_grid(self.image_shape, self.discriminator_filters, self.kernel_size)
 
     # ------------------------------------------------------------------------------------------- training
-    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
-        """Configure training with one optimizer per network (default: the paper's Adam(2e-4, beta_1=0.5)).
-
-        Args:
-            d_optimizer: the discriminator's optimizer: an instance, a name or a config dict.
-            g_optimizer: the generator's optimizer, likewise.
-            **kwargs: passed to `keras.Model.compile` (e.g. `run_eagerly`); there is no `loss` or `optimizer`:
-                the model computes its losses itself.
-        """
-        for key in ("optimizer", "loss", "loss_weights", "metrics"):
-            if key in kwargs:
-                raise ValueError(f"pix2pix computes its own losses with two optimizers; pass d_optimizer and "
-                                 f"g_optimizer, not {key}. Received: {key}={kwargs[key]!r}")
-        super().compile(optimizer=None, loss=None, **kwargs)
-        self.d_optimizer = self._prepare_optimizer(d_optimizer, self.discriminator)
-        self.g_optimizer = self._prepare_optimizer(g_optimizer, self.generator)
-
-    def _prepare_optimizer(self, optimizer, network):
-        optimizer = keras.optimizers.get(ISOLA_ADAM if optimizer is None else optimizer)
-        if self.dtype_policy.name == "mixed_float16" and not isinstance(optimizer,
-                                                                        keras.optimizers.LossScaleOptimizer):
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        if not optimizer.built:
-            optimizer.build(network.trainable_variables)
-        return optimizer
-
-    def get_compile_config(self):
-        if not self.compiled or self.d_optimizer is None:
-            return {}
-        return {"d_optimizer": keras.optimizers.serialize(self.d_optimizer),
-                "g_optimizer": keras.optimizers.serialize(self.g_optimizer)}
-
-    def compile_from_config(self, config):
-        self.compile(d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
-                     g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]))
-
     def _pair(self, data):
         source, target, _ = keras.utils.unpack_x_y_sample_weight(data)
         if target is None:
@@ -442,19 +406,18 @@ class Pix2Pix(keras.Model):
         """D's loss, halved as in the paper: [BCE(1, D(x, y)) + BCE(0, D(x, G(x)))] / 2, float32."""
         real = self.discriminator([source, target], training=training)
         fake = self.discriminator([source, ops.cast(translated, self.compute_dtype)], training=training)
-        return 0.5 * (_bce(1.0, real) + _bce(0.0, fake))
+        return 0.5 * (bce(1.0, real) + bce(0.0, fake))
 
     def generator_losses(self, source, target, translated, training=None):
         """G's two terms, float32: the adversarial BCE(1, D(x, G(x))) and the mean absolute error |y - G(x)|."""
         fake = self.discriminator([source, ops.cast(translated, self.compute_dtype)], training=training)
         l1 = ops.mean(ops.abs(ops.cast(target, "float32") - ops.cast(translated, "float32")))
-        return _bce(1.0, fake), l1
+        return bce(1.0, fake), l1
 
     def train_step(self, data):
         import tensorflow as tf
 
-        if self.d_optimizer is None:
-            raise ValueError("Call compile() before fit(): pix2pix needs its two optimizers.")
+        self.check_compiled()
         source, target = self._pair(data)
         generator_vars = self.generator.trainable_variables
         discriminator_vars = self.discriminator.trainable_variables
@@ -499,12 +462,6 @@ class Pix2Pix(keras.Model):
         for key in _TUPLES:
             config[key] = tuple(config[key])
         return cls(**config)
-
-
-def _bce(target: float, logits):
-    """Mean binary cross-entropy of logits (every patch of every image) against a constant target, float32."""
-    logits = ops.cast(logits, "float32")
-    return ops.mean(ops.binary_crossentropy(ops.full_like(logits, target), logits, from_logits=True))
 
 
 def _builder(style: str):
