@@ -369,9 +369,9 @@ def test_pictures_are_png_sample_grids(name, tmp_path, digits8, digits16):
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
-# ------------------------------------------------------------------------------------------ learning (slow)
-@pytest.mark.slow
+# ------------------------------------------------------------------------------------------------ learning
 def test_vae_learns_digits(digits8):
+    """The VAE kind's learning check in the fast suite (its pipeline run trains one epoch): ten epochs."""
     spec = zoo.get_spec("vae")
     task = get_task(spec.task)
     vae = zoo.build("vae", **VAE_SMALL)

@@ -269,7 +269,27 @@ def test_the_served_model_returns_int_masks_at_the_requests_size(tmp_path):
     np.testing.assert_array_equal(np.asarray(reloaded.predict(images, verbose=0)), mask.numpy())
 
 
-# ---------------------------------------------------------------------------------------- learning (slow)
+# ----------------------------------------------------------------------------------------------- learning
+def test_fcn_learns_to_segment_shapes_in_a_few_epochs():
+    """The segmentation kind's learning check in the fast suite (its pipeline run trains one epoch): six
+    epochs of the recipe take the test mean IoU from about 0.03 to about 0.72, far above the 0.23 of a model
+    that calls every pixel background (about 10 s)."""
+    import keras
+    import tensorflow as tf
+
+    from zoo.data import adapt, load_dataset
+
+    keras.utils.set_random_seed(0)
+    spec = zoo.get_spec("fcn")
+    splits = adapt(spec, SMALL, load_dataset("synthetic_shapes"))
+    model = zoo.build("fcn", **spec.small)
+    _task().compile(model, spec, SMALL, learning_rate=spec.recipe.learning_rate)
+    model.fit(splits.train.x, splits.train.y, batch_size=spec.recipe.batch_size, epochs=6, verbose=0)
+    batches = tf.data.Dataset.from_tensor_slices((splits.test.x, splits.test.y)).batch(256)
+    result = _task().evaluate(model, batches, spec, SMALL, {"classes": splits.classes})
+    assert result.metrics["mean_iou"] > 0.55 and result.metrics["pixel_accuracy"] > 0.93, result.metrics
+
+
 @pytest.mark.slow
 def test_fcn_learns_to_segment_shapes_by_its_recipe():
     """The small FCN, trained as the pipeline trains it, clears the gate floor on unseen scenes."""
