@@ -17,6 +17,21 @@ def _fresh_keras_state():
     keras.config.set_dtype_policy("float32")
 
 
+@pytest.fixture(scope="module")
+def judge_cache(tmp_path_factory):
+    """A private cache of sample-quality judges for one test module (the user's ~/.cache is left alone)."""
+    from zoo import sample_quality
+
+    folder = str(tmp_path_factory.mktemp("zoo-cache"))
+    previous = os.environ.get(sample_quality.CACHE_ENV)
+    os.environ[sample_quality.CACHE_ENV] = folder
+    yield folder
+    if previous is None:
+        del os.environ[sample_quality.CACHE_ENV]
+    else:
+        os.environ[sample_quality.CACHE_ENV] = previous
+
+
 # The longest tests (whole kfp.local pipeline runs, notebooks) start first, so that `make test`'s two workers
 # finish together instead of one running them at the end while the other waits (the order is otherwise kept).
 LONG_MODULES = ("test_pipeline_tasks", "test_pipeline_tasks_sequences", "test_pipeline_tasks_generative",

@@ -34,19 +34,6 @@ def _np(x):
 
 
 @pytest.fixture(scope="module")
-def judge_cache(tmp_path_factory):
-    """A private judge cache for this module (the user's ~/.cache is left alone)."""
-    folder = str(tmp_path_factory.mktemp("zoo-cache"))
-    previous = os.environ.get(sample_quality.CACHE_ENV)
-    os.environ[sample_quality.CACHE_ENV] = folder
-    yield folder
-    if previous is None:
-        del os.environ[sample_quality.CACHE_ENV]
-    else:
-        os.environ[sample_quality.CACHE_ENV] = previous
-
-
-@pytest.fixture(scope="module")
 def digits16():
     """Digits as the GAN pipelines prepare them: 16x16x1 images in [0, 1], int labels."""
     from zoo.data import load_dataset

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo import sample_quality
 from zoo.tasks import get_task
 
 # Its module-scoped fixtures (data, a judge) are shared: `make test` keeps the module on one worker.
@@ -22,19 +21,6 @@ SPEC = zoo.get_spec("pix2pix")
 SMALL = dict(SPEC.small)
 HPARAMS = {**SPEC.defaults, **SPEC.small}
 TASK = get_task(SPEC.task)
-
-
-@pytest.fixture(scope="module")
-def judge_cache(tmp_path_factory):
-    """A private judge cache for this module (the user's ~/.cache is left alone)."""
-    folder = str(tmp_path_factory.mktemp("zoo-cache"))
-    previous = os.environ.get(sample_quality.CACHE_ENV)
-    os.environ[sample_quality.CACHE_ENV] = folder
-    yield folder
-    if previous is None:
-        del os.environ[sample_quality.CACHE_ENV]
-    else:
-        os.environ[sample_quality.CACHE_ENV] = previous
 
 
 @pytest.fixture(scope="module")

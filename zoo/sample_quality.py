@@ -198,6 +198,21 @@ def judge_for(labelled_batches: Iterable, *, classes: int | None = None) -> Judg
     return _judge(model)
 
 
+def judge_for_training_split(train_batches: Iterable | None, info, model_name: str) -> Judge:
+    """`judge_for` the labelled training split a task's `evaluate` was given, or a one-line error if none was.
+
+    Args:
+        train_batches: (images, labels) batches of the prepared training split, or None.
+        info: the task's data info (its "classes" is the judge's class count).
+        model_name: named in the error.
+    """
+    if train_batches is None:
+        raise ValueError(
+            f"{model_name} is scored in the features of a classifier trained on the labelled training split: "
+            "pass train_batches=(images, labels) batches of the prepared train split to evaluate.")
+    return judge_for(train_batches, classes=(info or {}).get("classes"))
+
+
 def _collect(batches: Iterable) -> tuple[np.ndarray, np.ndarray]:
     images, labels = [], []
     for batch in batches:

@@ -7,7 +7,6 @@ unit-tested without KFP. Paths may be local folders or, on Vertex AI, the `/gcs/
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile

@@ -31,7 +31,7 @@ from typing import Iterable
 import numpy as np
 
 from zoo.metrics import Metric, register_metric
-from zoo.tasks.base import Evaluation, Task, random_inputs
+from zoo.tasks.base import Evaluation, Task, batch_images, first_images, random_inputs
 
 #: a code unit whose magnitude is below this counts as inactive in `code_zero_fraction`
 ZERO_CODE = 1e-2
@@ -57,11 +57,6 @@ def image_to_itself(x, y):
     return x, x
 
 
-def _images(batch) -> np.ndarray:
-    """The images of a batch that may be (images, targets), (images, labels) or images alone."""
-    if isinstance(batch, (tuple, list)):
-        batch = batch[0]
-    return np.asarray(batch, dtype="float32")
 
 
 def _numpy(tensor) -> np.ndarray:
@@ -128,7 +123,7 @@ class AutoencodingTask(Task):
             found.setdefault(name, []).append(values)
 
         for batch in batches:
-            images = _images(batch)
+            images = batch_images(batch)
             inputs = corrupted_inputs(model, images, rng)
             codes = _numpy(model.encode(inputs, training=False))
             reconstructions = _numpy(model.decode(codes, training=False))
@@ -163,7 +158,7 @@ class AutoencodingTask(Task):
         """Test images over their reconstructions: rows of `ROW` images, `PICTURE_GROUPS` groups of rows."""
         from zoo.pictures import save_png
 
-        images = _first_images(batches, ROW * PICTURE_GROUPS)
+        images = first_images(batches, ROW * PICTURE_GROUPS)
         panels = reconstruction_panels(model, images, np.random.default_rng(seed))
         rows = [panel[i:i + ROW] for i in range(0, len(images), ROW) for panel in panels]
         path = save_png(np.concatenate(rows), os.path.join(out_dir, f"{spec.name}_reconstructions.png"), columns=ROW)
@@ -182,7 +177,7 @@ class AutoencodingTask(Task):
             return []
         from zoo.pictures import SampleProgress
 
-        images = _images(sample_batch)[:PROGRESS_IMAGES]
+        images = batch_images(sample_batch)[:PROGRESS_IMAGES]
         inputs = corrupted_inputs(model, images, np.random.default_rng(seed))
         denoising = inputs is not images
 
@@ -204,14 +199,3 @@ def reconstruction_panels(model, images: np.ndarray, rng: np.random.Generator) -
     if inputs is images:
         return [images, reconstructions]
     return [inputs, reconstructions, images]
-
-
-def _first_images(batches: Iterable, count: int) -> np.ndarray:
-    taken, total = [], 0
-    for batch in batches:
-        images = _images(batch)[: count - total]
-        taken.append(images)
-        total += len(images)
-        if total >= count:
-            break
-    return np.concatenate(taken)

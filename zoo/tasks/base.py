@@ -214,3 +214,22 @@ def first_output(outputs):
     if isinstance(outputs, Mapping):
         return next(iter(outputs.values()))
     return outputs
+
+
+def batch_images(batch) -> np.ndarray:
+    """The images of a batch that may be (images, targets), (images, labels) or images alone, float32."""
+    if isinstance(batch, (tuple, list)):
+        batch = batch[0]
+    return np.asarray(batch, dtype="float32")
+
+
+def first_images(batches: Iterable, count: int, images_of: Callable = batch_images) -> np.ndarray:
+    """The first `count` images of a stream of batches (fewer if the stream is shorter), in order."""
+    taken, total = [], 0
+    for batch in batches:
+        images = images_of(batch)[: count - total]
+        taken.append(images)
+        total += len(images)
+        if total >= count:
+            break
+    return np.concatenate(taken)

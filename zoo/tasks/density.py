@@ -30,7 +30,7 @@ from typing import Iterable
 import numpy as np
 
 from zoo.metrics import Metric, register_metric
-from zoo.tasks.base import Evaluation, Task
+from zoo.tasks.base import Evaluation, Task, first_images
 
 #: images per sample grid (8 x 8)
 GRID = 64
@@ -143,7 +143,7 @@ class DensityEstimationTask(Task):
         from zoo.pictures import save_png
 
         samples = _numpy(model.sample(_uniforms(GRID, model.dimensions, seed)))
-        originals = _first_images(batches, GRID // 2)
+        originals = first_images(batches, GRID // 2, _images)
         probabilities = _numpy(model.predict(originals, verbose=0))
         # Rows alternate: eight test images, then the model's p(x_d = 1 | x_<d) for each of their pixels.
         pairs = np.concatenate([np.concatenate([originals[i:i + 8], probabilities[i:i + 8]])
@@ -169,14 +169,3 @@ def _numpy(tensor) -> np.ndarray:
     from keras import ops
 
     return np.asarray(ops.convert_to_numpy(tensor), dtype="float32")
-
-
-def _first_images(batches: Iterable, count: int) -> np.ndarray:
-    taken, total = [], 0
-    for batch in batches:
-        images = _images(batch)[: count - total]
-        taken.append(images)
-        total += len(images)
-        if total >= count:
-            break
-    return np.concatenate(taken)

@@ -25,7 +25,7 @@ from typing import Iterable
 import numpy as np
 
 from zoo.metrics import Metric, register_metric
-from zoo.tasks.base import Evaluation, Task, random_inputs
+from zoo.tasks.base import Evaluation, Task, batch_images, random_inputs
 from zoo.tasks.generative import images_only
 
 #: images per sample grid (8 x 8)
@@ -41,10 +41,6 @@ PROGRESS_STEP_BUDGET = 20_000
 register_metric(Metric("denoising_loss", "min", None, paired_test="paired_t"))
 
 
-def _images(batch) -> np.ndarray:
-    if isinstance(batch, (tuple, list)):
-        batch = batch[0]
-    return np.asarray(batch, dtype="float32")
 
 
 def progress_every(timesteps: int, epochs: int) -> int:
@@ -77,13 +73,9 @@ class DenoisingDiffusionTask(Task):
 
         from zoo import sample_quality
 
-        if train_batches is None:
-            raise ValueError(
-                f"{spec.name} is scored in the features of a classifier trained on the labelled training split: "
-                "pass train_batches=(images, labels) batches of the prepared train split to evaluate.")
-        judge = sample_quality.judge_for(train_batches, classes=(info or {}).get("classes"))
+        judge = sample_quality.judge_for_training_split(train_batches, info, spec.name)
         shape = tuple(model.image_shape)
-        test = [_images(batch) for batch in batches]
+        test = [batch_images(batch) for batch in batches]
         rng = np.random.default_rng(seed)
         errors = [ops.convert_to_numpy(model.denoising_errors(
             images, rng.integers(0, model.timesteps, size=len(images)).astype("int32"),

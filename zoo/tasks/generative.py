@@ -38,7 +38,7 @@ from typing import Iterable
 import numpy as np
 
 from zoo.metrics import Metric, register_metric
-from zoo.tasks.base import Evaluation, Task, make_optimizer, random_inputs
+from zoo.tasks.base import Evaluation, Task, batch_images, first_images, make_optimizer, random_inputs
 
 #: code samples per image in the VAE's ELBO estimate
 ELBO_SAMPLES = 4
@@ -62,11 +62,6 @@ def images_only(x, y):
     return x
 
 
-def _images(batch) -> np.ndarray:
-    """The images of a batch that may be (images, labels) or images alone."""
-    if isinstance(batch, (tuple, list)):
-        batch = batch[0]
-    return np.asarray(batch, dtype="float32")
 
 
 class VariationalAutoencodingTask(Task):
@@ -87,7 +82,7 @@ class VariationalAutoencodingTask(Task):
         rng = np.random.default_rng(seed)
         reconstruction_parts, kl_parts = [], []
         for batch in batches:
-            images = _images(batch)
+            images = batch_images(batch)
             z_mean, z_log_var = model.encode(images, training=False)
             kl_parts.append(ops.convert_to_numpy(kl_nats(z_mean, z_log_var)))
             spread = ops.exp(0.5 * z_log_var)
@@ -126,7 +121,7 @@ class VariationalAutoencodingTask(Task):
     def pictures(self, model, batches, spec, hparams, info, out_dir, *, seed: int = 0) -> dict[str, str]:
         from zoo.pictures import save_png
 
-        originals = _first_images(batches, GRID // 2)
+        originals = first_images(batches, GRID // 2)
         reconstructions = np.asarray(model.predict(originals, verbose=0))
         # Rows alternate: eight test images, then their eight reconstructions.
         pairs = np.concatenate([np.concatenate([originals[i:i + COLUMNS], reconstructions[i:i + COLUMNS]])
@@ -174,15 +169,11 @@ class AdversarialGenerationTask(Task):
         """
         from zoo import sample_quality
 
-        if train_batches is None:
-            raise ValueError(
-                f"{spec.name} is scored in the features of a classifier trained on the labelled training split: "
-                "pass train_batches=(images, labels) batches of the prepared train split to evaluate.")
-        judge = sample_quality.judge_for(train_batches, classes=(info or {}).get("classes"))
+        judge = sample_quality.judge_for_training_split(train_batches, info, spec.name)
         latent_dim = latent_size(spec, hparams)
         if not self.conditional(spec):
             metrics, count = sample_quality.measure(
-                lambda noise: model.predict_on_batch(noise), (_images(b) for b in batches), judge,
+                lambda noise: model.predict_on_batch(noise), (batch_images(b) for b in batches), judge,
                 latent_dim=latent_dim, seed=seed)
             return Evaluation(metrics=metrics, fingerprint=f"{judge.fingerprint}-n{count}-seed{seed}")
 
@@ -264,14 +255,3 @@ def _labelled_images(batches: Iterable, count: int) -> tuple[np.ndarray, np.ndar
         if total >= count:
             break
     return np.concatenate(images), np.concatenate(labels)
-
-
-def _first_images(batches: Iterable, count: int) -> np.ndarray:
-    taken, total = [], 0
-    for batch in batches:
-        images = _images(batch)[: count - total]
-        taken.append(images)
-        total += len(images)
-        if total >= count:
-            break
-    return np.concatenate(taken)
