@@ -32,8 +32,12 @@ def test_quickstart(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["foundations.ipynb", "cnn.ipynb", "sequence_and_text.ipynb",
-                                  "transformers.ipynb"])
+                                  "transformers.ipynb", "generative.ipynb"])
 def test_family_notebooks(name, tmp_path):
     if not os.path.exists(os.path.join(NOTEBOOKS, name)):
         pytest.fail(f"notebooks/{name} is missing")
-    execute(name, tmp_path)
+    nb = execute(name, tmp_path)
+    if name == "generative.ipynb":
+        outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+        assert "same seeds, same images: True" in outputs
+        assert "the endpoint's images are the process's last states: True" in outputs
