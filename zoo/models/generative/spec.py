@@ -31,9 +31,11 @@ _CONDITIONAL_STYLES = {"sequential": "a keras.Sequential model has exactly one i
 # oscillate by design and say nothing about the samples).
 _RADFORD_RECIPE = Recipe(loss=None, optimizer={"class_name": "adam", "config": {"beta_1": 0.5}}, learning_rate=2e-4,
                          batch_size=64, epochs=60, monitor=None)
-_GENERATED = "generated images, shape (batch, H, W, C) in [0, 1], from noise (batch, latent_dim) ~ N(0, I)"
+_GENERATED = ("generated images, shape (batch, H, W, C) in [0, 1], from noise (batch, latent_dim) ~ N(0, I); "
+              "the served generator maps an int32 seed per instance to one image (the same seed, the same image)")
 _GENERATED_FOR_LABELS = ("generated images of the asked classes, shape (batch, H, W, C) in [0, 1], from noise "
-                         "(batch, latent_dim) ~ N(0, I) and int labels (batch,)")
+                         "(batch, latent_dim) ~ N(0, I) and int labels (batch,); the served generator maps "
+                         "{seed, label} per instance to one image")
 
 
 def _noise(hp):
@@ -83,7 +85,7 @@ SPECS = [
         defaults={"input_shape": (28, 28, 1), "hidden_units": (512,), "latent_dim": 16, "seed": None},
         signature=lambda hp: {"image": TensorSig(tuple(hp["input_shape"]))},
         output="the reconstruction of the input (decoded mean code), shape (batch, H, W, C) in [0, 1]; "
-               "the served decoder maps codes (batch, latent_dim) drawn from N(0, I) to images",
+               "the served decoder maps an int32 seed per instance to the image of a code drawn from N(0, I)",
         offline_datasets=("digits",),
         online_datasets=("mnist",),
         recipe=Recipe(loss=None, learning_rate=1e-3, batch_size=32, epochs=40, patience=5),
