@@ -70,8 +70,6 @@ def test_generators_stream_mnist_at_the_size_they_learn_and_nade_binarises_it(tm
     from zoo.pipeline import steps
     from zoo.tasks import get_task
 
-    import zoo
-
     with tfds.testing.mock_data(num_examples=12):
         for name, shape in (("dcgan", (28, 28, 1)), ("nade", (28, 28, 1))):
             spec = zoo.get_spec(name)
