@@ -6,6 +6,7 @@ This module imports Keras; the registry never imports it until a model is built.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 from typing import Any, Callable, Sequence
@@ -30,6 +31,21 @@ class Styles:
     sequential: Callable[..., keras.Model] | None
     functional: Callable[..., keras.Model]
     subclass: Callable[..., keras.Model]
+
+    @classmethod
+    def of(cls, model_class: type, *, sequential: bool = True, **fixed: Any) -> "Styles":
+        """The builders of a model class that takes a `style` argument: `model_class(style=..., **fixed, **hparams)`.
+
+        Args:
+            model_class: a `keras.Model` subclass that builds its parts in the `style` it is given.
+            sequential: False when the model cannot be built as `keras.Sequential` (its spec says why).
+            **fixed: arguments every builder passes (e.g. the registry name as the model's `name`).
+        """
+        def builder(style):
+            return functools.partial(model_class, style=style, **fixed)
+
+        return cls(sequential=builder("sequential") if sequential else None, functional=builder("functional"),
+                   subclass=builder("subclass"))
 
 
 def load_weights_file(model: keras.Model, path: str) -> None:

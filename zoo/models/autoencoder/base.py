@@ -108,17 +108,3 @@ class Autoencoder(keras.Model):
             if isinstance(config.get(key), list):
                 config[key] = tuple(config[key])
         return cls(**config)
-
-
-def styles_of(model_class: type, name: str):
-    """The three builders (`zoo.nn.Styles`) of an autoencoder class, registered as `name`."""
-    from zoo.nn import Styles
-
-    def builder(style: str):
-        def build(**hparams):
-            return model_class(style=style, name=name, **hparams)
-
-        return build
-
-    return Styles(sequential=builder("sequential"), functional=builder("functional"), subclass=builder("subclass"))
-

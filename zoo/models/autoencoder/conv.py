@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import keras
 
-from zoo.models.autoencoder.base import Autoencoder, check_activation, styles_of
+from zoo.models.autoencoder.base import Autoencoder, check_activation
 from zoo.models.generative.common import Part, check_units
-from zoo.nn import check_positive_int, serializable
+from zoo.nn import Styles, check_positive_int, serializable
 
 _CONV_TUPLES = ("input_shape", "filters")
 
@@ -143,4 +143,4 @@ class ConvAutoencoder(Autoencoder):
                 "code_activation": self.code_activation, "output_activation": self.output_activation}
 
 
-CONV_AUTOENCODER = styles_of(ConvAutoencoder, "conv_autoencoder")
+CONV_AUTOENCODER = Styles.of(ConvAutoencoder, name="conv_autoencoder")

@@ -37,9 +37,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.models.autoencoder.base import Autoencoder, check_activation, check_number, styles_of
+from zoo.models.autoencoder.base import Autoencoder, check_activation, check_number
 from zoo.models.generative.common import Part, check_seed, check_units
-from zoo.nn import serializable
+from zoo.nn import Styles, serializable
 
 #: how the denoising autoencoder corrupts its input while training
 CORRUPTIONS = ("gaussian", "dropout")
@@ -278,7 +278,7 @@ def corrupt(images, corruption: str, level: float, rng: np.random.Generator) -> 
                      f"Received: corruption={corruption!r}")
 
 
-AUTOENCODER = styles_of(DenseAutoencoder, "autoencoder")
-STACKED_AUTOENCODER = styles_of(StackedAutoencoder, "stacked_autoencoder")
-DENOISING_AUTOENCODER = styles_of(DenoisingAutoencoder, "denoising_autoencoder")
-SPARSE_AUTOENCODER = styles_of(SparseAutoencoder, "sparse_autoencoder")
+AUTOENCODER = Styles.of(DenseAutoencoder, name="autoencoder")
+STACKED_AUTOENCODER = Styles.of(StackedAutoencoder, name="stacked_autoencoder")
+DENOISING_AUTOENCODER = Styles.of(DenoisingAutoencoder, name="denoising_autoencoder")
+SPARSE_AUTOENCODER = Styles.of(SparseAutoencoder, name="sparse_autoencoder")

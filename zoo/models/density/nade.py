@@ -301,12 +301,4 @@ def _streamed_image_shape(hparams):
 adapt_binary.streamed_image_shape = _streamed_image_shape
 
 
-def _builder(style: str):
-    def build(**hparams):
-        return NADE(style=style, **hparams)
-
-    return build
-
-
-NADE_STYLES = Styles(sequential=_builder("sequential"), functional=_builder("functional"),
-                     subclass=_builder("subclass"))
+NADE_STYLES = Styles.of(NADE)

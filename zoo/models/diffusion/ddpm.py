@@ -493,11 +493,4 @@ def seeded_sampler(ddpm: DDPM) -> keras.Model:
     return keras.Model(seeds, SeededReverseProcess(ddpm, name="reverse_process")(seeds), name="ddpm_seeded_sampler")
 
 
-def _builder(style: str):
-    def build(**hparams):
-        return DDPM(style=style, **hparams)
-
-    return build
-
-
-DDPM_STYLES = Styles(sequential=None, functional=_builder("functional"), subclass=_builder("subclass"))
+DDPM_STYLES = Styles.of(DDPM, sequential=False)

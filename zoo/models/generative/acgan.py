@@ -114,11 +114,4 @@ class ACGAN(ConditionalGANBase):
         return {**self.base_config(), "classes": self.classes, **convolutional_config(self)}
 
 
-def _builder(style: str):
-    def build(**hparams):
-        return ACGAN(style=style, **hparams)
-
-    return build
-
-
-ACGAN_STYLES = Styles(sequential=None, functional=_builder("functional"), subclass=_builder("subclass"))
+ACGAN_STYLES = Styles.of(ACGAN, sequential=False)

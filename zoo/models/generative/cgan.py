@@ -137,11 +137,4 @@ class CGAN(ConditionalGANBase):
         return {**self.base_config(), "classes": self.classes, **convolutional_config(self)}
 
 
-def _builder(style: str):
-    def build(**hparams):
-        return CGAN(style=style, **hparams)
-
-    return build
-
-
-CGAN_STYLES = Styles(sequential=None, functional=_builder("functional"), subclass=_builder("subclass"))
+CGAN_STYLES = Styles.of(CGAN, sequential=False)

@@ -71,12 +71,8 @@ class DCGAN(ConvolutionalGAN):
         >>> samples = gan.predict(np.random.normal(size=(16, 32)))
     """
 
-    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), generator_filters=(128, 64),
-                 discriminator_filters=(64, 128), kernel_size=5, batch_norm_momentum=0.9, style="functional",
-                 seed=None, name="dcgan", **kwargs):
-        super().__init__(latent_dim=latent_dim, image_shape=image_shape, generator_filters=generator_filters,
-                         discriminator_filters=discriminator_filters, kernel_size=kernel_size,
-                         batch_norm_momentum=batch_norm_momentum, style=style, seed=seed, name=name, **kwargs)
+    def __init__(self, *args, name="dcgan", **kwargs):
+        super().__init__(*args, name=name, **kwargs)
 
     def discriminator_objective(self, real, labels, noise, training):
         """BCE(1, D(x)) + BCE(0, D(G(z)))."""
@@ -90,12 +86,4 @@ class DCGAN(ConvolutionalGAN):
         return bce(1.0, fake_logits), {}
 
 
-def _builder(style: str):
-    def build(**hparams):
-        return DCGAN(style=style, **hparams)
-
-    return build
-
-
-DCGAN_STYLES = Styles(sequential=_builder("sequential"), functional=_builder("functional"),
-                      subclass=_builder("subclass"))
+DCGAN_STYLES = Styles.of(DCGAN)

@@ -145,11 +145,4 @@ class GAN(AdversarialModel):
         return {**self.base_config(), "hidden_units": self.hidden_units, "image_shape": self.image_shape}
 
 
-def _builder(style: str):
-    def build(**hparams):
-        return GAN(style=style, **hparams)
-
-    return build
-
-
-GAN_STYLES = Styles(sequential=_builder("sequential"), functional=_builder("functional"), subclass=_builder("subclass"))
+GAN_STYLES = Styles.of(GAN)

@@ -59,12 +59,4 @@ class LSGAN(ConvolutionalGAN):
         return least_squares(fake_scores, GENERATOR_TARGET), {}
 
 
-def _builder(style: str):
-    def build(**hparams):
-        return LSGAN(style=style, **hparams)
-
-    return build
-
-
-LSGAN_STYLES = Styles(sequential=_builder("sequential"), functional=_builder("functional"),
-                      subclass=_builder("subclass"))
+LSGAN_STYLES = Styles.of(LSGAN)

@@ -194,12 +194,4 @@ class SGAN(AdversarialModel):
                 "label_budget": self.label_budget}
 
 
-def _builder(style: str):
-    def build(**hparams):
-        return SGAN(style=style, **hparams)
-
-    return build
-
-
-SGAN_STYLES = Styles(sequential=_builder("sequential"), functional=_builder("functional"),
-                     subclass=_builder("subclass"))
+SGAN_STYLES = Styles.of(SGAN)

@@ -198,11 +198,4 @@ class VariationalAutoencoder(keras.Model):
         return cls(**config)
 
 
-def _builder(style: str):
-    def build(**hparams):
-        return VariationalAutoencoder(style=style, **hparams)
-
-    return build
-
-
-VAE = Styles(sequential=_builder("sequential"), functional=_builder("functional"), subclass=_builder("subclass"))
+VAE = Styles.of(VariationalAutoencoder)

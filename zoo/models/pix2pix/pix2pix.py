@@ -464,11 +464,4 @@ class Pix2Pix(TwoOptimizerModel):
         return cls(**config)
 
 
-def _builder(style: str):
-    def build(**hparams):
-        return Pix2Pix(style=style, **hparams)
-
-    return build
-
-
-PIX2PIX_STYLES = Styles(sequential=None, functional=_builder("functional"), subclass=_builder("subclass"))
+PIX2PIX_STYLES = Styles.of(Pix2Pix, sequential=False)
