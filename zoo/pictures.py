@@ -66,12 +66,7 @@ def _scale_for(images) -> int:
 
 def save_png(images, path: str, columns: int = 8) -> str:
     """Write `images` (N, H, W, C) in [0, 1] as one PNG grid; returns `path`."""
-    from PIL import Image
-
-    grid = tile(images, columns, scale=_scale_for(images))
-    _parent(path)
-    Image.fromarray(grid).save(path, format="PNG")
-    return path
+    return _write_png(tile(images, columns, scale=_scale_for(images)), path)
 
 
 def save_gif(grids: Sequence[np.ndarray], path: str, duration_ms: int = 300) -> str:
@@ -97,6 +92,15 @@ def _parent(path: str) -> None:
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
+
+
+def _write_png(grid: np.ndarray, path: str) -> str:
+    """Write a uint8 grid (from `tile`) as a PNG file, making its folder; returns `path`."""
+    from PIL import Image
+
+    _parent(path)
+    Image.fromarray(grid).save(path, format="PNG")
+    return path
 
 
 class SampleProgress(keras.callbacks.Callback):
@@ -125,19 +129,15 @@ class SampleProgress(keras.callbacks.Callback):
         self.grids: list[np.ndarray] = []
         self.files: list[str] = []
         self._tile_height = 0
+        self._epoch = None
         self._drawn_epoch = None
 
     def _record(self, epoch: int) -> None:
-        from PIL import Image
-
         images = np.asarray(self.draw(self.model), dtype="float32")
         scale = _scale_for(images)
         grid = tile(images, self.columns, scale=scale)
-        path = os.path.join(self.out_dir, f"{self.name}_epoch_{epoch + 1:03d}.png")
-        _parent(path)
-        Image.fromarray(grid).save(path, format="PNG")
         self.grids.append(grid)
-        self.files.append(path)
+        self.files.append(_write_png(grid, os.path.join(self.out_dir, f"{self.name}_epoch_{epoch + 1:03d}.png")))
         self._tile_height = images.shape[1] * scale
         self._drawn_epoch = epoch
 
@@ -147,18 +147,14 @@ class SampleProgress(keras.callbacks.Callback):
             self._record(epoch)
 
     def on_train_end(self, logs=None):
-        from PIL import Image
-
-        last = getattr(self, "_epoch", None)
-        if last is not None and self._drawn_epoch != last:
-            self._record(last)
+        if self._epoch is not None and self._drawn_epoch != self._epoch:
+            self._record(self._epoch)
         if not self.grids:
             return
         # The progression: the first row of samples of each chosen epoch, epochs going down.
         row = GUTTER + self._tile_height
         rows = [self.grids[i][:row] for i in progression_rows(len(self.grids))]
         stacked = np.concatenate(rows + [rows[-1][:GUTTER]])
-        png = os.path.join(self.out_dir, f"{self.name}_progression.png")
-        Image.fromarray(stacked).save(png, format="PNG")
+        png = _write_png(stacked, os.path.join(self.out_dir, f"{self.name}_progression.png"))
         gif = save_gif(self.grids, os.path.join(self.out_dir, f"{self.name}_progression.gif"))
         self.files += [png, gif]
