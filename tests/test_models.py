@@ -148,3 +148,21 @@ def test_impossible_styles_raise_with_the_spec_reason(name):
         if reason is not None:
             with pytest.raises(ValueError, match="cannot be built"):
                 zoo.build(name, style=style, **_small(name))
+
+
+def test_every_zoo_layer_has_a_name_of_its_own_in_the_keras_registry():
+    """Keras keys saved layers by "zoo>ClassName"; a second class of one name would make saved models of the
+    first load as the second (ViT's and BERT's encoder blocks once did), so `serializable` refuses it."""
+    import importlib
+
+    import keras
+
+    from zoo.nn import serializable
+
+    for name in zoo.list_models():  # every model module registers its layers on import
+        importlib.import_module(zoo.get_spec(name).impl.partition(":")[0])
+    registered = [key for key in keras.saving.get_custom_objects() if key.startswith("zoo>")]
+    assert len(registered) > 50
+    clash = type("ResidualBlock", (keras.layers.Layer,), {"__module__": "somewhere.else"})
+    with pytest.raises(RuntimeError, match="Two zoo layers are named 'ResidualBlock'"):
+        serializable(clash)

@@ -93,11 +93,11 @@ def test_bad_hyperparameters_raise_one_line(hparams, message):
 def test_mixed_bfloat16_trains_a_step_without_nan_and_keeps_the_softmax_in_float32():
     import keras
 
-    from zoo.models.vit.vit import EncoderBlock
+    from zoo.models.vit.vit import ViTEncoderBlock
 
     keras.config.set_dtype_policy("mixed_bfloat16")
     model = zoo.build("vit", style="sequential", **small())
-    blocks = [layer for layer in model.layers if isinstance(layer, EncoderBlock)]
+    blocks = [layer for layer in model.layers if isinstance(layer, ViTEncoderBlock)]
     assert blocks and all(b.attention.compute_dtype == "bfloat16" for b in blocks)
     assert all(b.attention._softmax.compute_dtype == "float32" for b in blocks)
     rng = np.random.default_rng(0)

@@ -17,7 +17,16 @@ PACKAGE = "zoo"
 
 
 def serializable(cls):
-    """Register a zoo layer or model with Keras under the `zoo` package (so `safe_mode=True` loads it)."""
+    """Register a zoo layer or model with Keras under the `zoo` package (so `safe_mode=True` loads it).
+
+    Keras keys the registry by "zoo>ClassName" and silently lets a later class take the name, after which
+    a saved model of the earlier class no longer loads; two zoo classes of one name are refused here.
+    """
+    key = f"{PACKAGE}>{cls.__name__}"
+    known = keras.saving.get_custom_objects().get(key)
+    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise RuntimeError(f"Two zoo layers are named {cls.__name__!r} ({known.__module__} and {cls.__module__}); "
+                           "Keras would load one as the other. Rename one of them.")
     return keras.saving.register_keras_serializable(package=PACKAGE)(cls)
 
 

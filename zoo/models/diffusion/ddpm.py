@@ -92,7 +92,7 @@ class SinusoidalEmbedding(keras.layers.Layer):
 
 
 @serializable
-class ResidualBlock(keras.layers.Layer):
+class DenoiserBlock(keras.layers.Layer):
     """[x (batch, H, W, C), step embedding (batch, E)] -> (batch, H, W, filters): two group-norm, swish, 3x3
     convolution stages, the embedding projected to a per-channel bias between them, plus a 1x1 projection of
     x as the residual when the channels change."""
@@ -145,15 +145,15 @@ def denoiser_layers(*, image_shape=(28, 28, 1), filters=(32, 64), embedding_dim=
         keras.layers.Conv2D(filters[0], 3, padding="same", name="input_conv"),
     ]
     for level, width in enumerate(filters):
-        layers.append(ResidualBlock(width, name=f"down_block_{level}"))
+        layers.append(DenoiserBlock(width, name=f"down_block_{level}"))
         if level < levels - 1:
             layers.append(keras.layers.Conv2D(width, 3, strides=2, padding="same", name=f"downsample_{level}"))
-    layers.append(ResidualBlock(filters[-1], name="middle_block"))
+    layers.append(DenoiserBlock(filters[-1], name="middle_block"))
     for level in reversed(range(levels)):
         if level < levels - 1:
             layers.append(keras.layers.Conv2DTranspose(filters[level], 3, strides=2, padding="same",
                                                        name=f"upsample_{level}"))
-        layers.append(ResidualBlock(filters[level], name=f"up_block_{level}"))
+        layers.append(DenoiserBlock(filters[level], name=f"up_block_{level}"))
     return layers + [
         keras.layers.GroupNormalization(groups=math.gcd(8, filters[0]), name="output_norm"),
         keras.layers.Conv2D(image_shape[-1], 3, padding="same", dtype="float32", name="output_conv"),

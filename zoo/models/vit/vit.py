@@ -90,7 +90,7 @@ class ClassToken(keras.layers.Layer):
 
 
 @serializable
-class PositionEmbedding(keras.layers.Layer):
+class PatchPositionEmbedding(keras.layers.Layer):
     """Add a learned embedding to each position of a fixed-length sequence: (B, N, D) -> (B, N, D)."""
 
     def build(self, input_shape):
@@ -127,7 +127,7 @@ class Float32SoftmaxAttention(keras.layers.MultiHeadAttention):
 
 
 @serializable
-class EncoderBlock(keras.layers.Layer):
+class ViTEncoderBlock(keras.layers.Layer):
     """A pre-norm Transformer encoder block (ViT, eq. 2-3): x + MHA(LN(x)), then x + MLP(LN(x)).
 
     Args:
@@ -139,7 +139,7 @@ class EncoderBlock(keras.layers.Layer):
         epsilon: layer-normalisation epsilon.
 
     Example:
-        >>> block = EncoderBlock(num_heads=4, hidden_dim=64, mlp_dim=128, name="block_1")
+        >>> block = ViTEncoderBlock(num_heads=4, hidden_dim=64, mlp_dim=128, name="block_1")
         >>> y = block(keras.ops.ones((2, 17, 64)))  # (2, 17, 64)
     """
 
@@ -259,9 +259,9 @@ def vit_layers(
     layers = [
         PatchEmbedding(patch_size, hidden_dim, name="patch_embedding"),
         ClassToken(name="class_token"),
-        PositionEmbedding(name="position_embedding"),
+        PatchPositionEmbedding(name="position_embedding"),
         keras.layers.Dropout(dropout, name="embedding_dropout"),
-        *[EncoderBlock(num_heads, hidden_dim, mlp_dim, dropout=dropout, attention_dropout=attention_dropout,
+        *[ViTEncoderBlock(num_heads, hidden_dim, mlp_dim, dropout=dropout, attention_dropout=attention_dropout,
                        epsilon=layer_norm_epsilon, name=f"block_{i}") for i in range(1, num_layers + 1)],
         keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, name="encoder_norm"),
     ]
@@ -315,9 +315,9 @@ def _zoo_backbone_weights(model: keras.Model) -> dict[str, Any]:
             found.update(_by_name("patch_embedding", layer.projection))
         elif isinstance(layer, ClassToken):
             found["class_token"] = layer.token
-        elif isinstance(layer, PositionEmbedding):
+        elif isinstance(layer, PatchPositionEmbedding):
             found["position_embedding/embeddings"] = layer.embeddings
-        elif isinstance(layer, EncoderBlock):
+        elif isinstance(layer, ViTEncoderBlock):
             index = len([k for k in found if k.endswith("/ln_1/gamma")]) + 1
             for part in ("ln_1", "attention", "ln_2", "dense_1", "dense_2"):
                 found.update(_by_name(f"block_{index}/{part}", getattr(layer, part)))
