@@ -45,3 +45,44 @@ def pytest_collection_modifyitems(config, items):
         return LONG_MODULES.index(name) if name in LONG_MODULES else len(LONG_MODULES)
 
     items.sort(key=rank)
+
+
+def mock_tfds_examples(make_split, num_examples: int = 12):
+    """`tfds.testing.mock_data` with examples the test writes, for datasets whose random mocks are invalid.
+
+    TFDS' random mocks give each feature of a sequence its own length (VOC's `objects/bbox` 15 rows beside
+    `objects/label` 8), which the dataset's decoder then refuses. `make_split(split, count)` returns a dict of
+    feature -> list of per-example values (any shapes); images are uint8 arrays and are
+    PNG-encoded when the reader asks to skip their decoding. The dataset has a known cardinality.
+    """
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    def as_dataset(self, split, decoders=None, **kwargs):
+        features = make_split(str(split), num_examples)
+        rows = [{} for _ in range(num_examples)]
+        for key, values in features.items():
+            for i in range(num_examples):
+                if isinstance(values, dict):
+                    rows[i][key] = {k: np.asarray(v[i]) for k, v in values.items()}
+                elif decoders and key in decoders:  # SkipDecoding: the encoded bytes
+                    rows[i][key] = np.asarray(_png(values[i]))
+                else:
+                    rows[i][key] = np.asarray(values[i])
+        signature = tf.nest.map_structure(lambda a: tf.TensorSpec([None] * a.ndim, tf.as_dtype(a.dtype)), rows[0])
+        return tf.data.Dataset.from_generator(lambda: iter(rows), output_signature=signature).apply(
+            tf.data.experimental.assert_cardinality(num_examples))
+
+    return tfds.testing.mock_data(num_examples=num_examples, as_dataset_fn=as_dataset)
+
+
+def _png(image) -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype="uint8")).save(buffer, format="PNG")
+    return buffer.getvalue()

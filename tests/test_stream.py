@@ -160,3 +160,48 @@ def test_a_prepared_dataset_missing_a_shard_or_of_an_unknown_format_is_a_one_lin
         json.dump({**meta, "format": "parquet"}, f)
     with pytest.raises(ValueError, match="Unknown dataset format 'parquet'.*Allowed: arrays, tfds, tfrecord"):
         read(broken, "test", batch_size=4)
+
+
+def boxes_of(example):
+    """A TFDS VOC example as (encoded image, (M, 5) [ymin, xmin, ymax, xmax, class]): a structured label."""
+    import tensorflow as tf
+
+    objects = example["objects"]
+    label = tf.cast(objects["label"], tf.float32)[:, None]
+    return example["image"], tf.concat([tf.cast(objects["bbox"], tf.float32), label], axis=1)
+
+
+def test_structured_labels_stream_through_an_example_fn_with_varying_sizes(tmp_path):
+    """A TfdsSplit with `example_fn` streams (image, boxes) pairs whose box counts differ between examples: the
+    reader decodes and resizes the image to the model's input, keeps the label as it is ("keep"), and the
+    bounded shuffle (ragged blocks) gives each example back whole and unchanged."""
+    import tensorflow as tf
+    from conftest import mock_tfds_examples
+
+    from zoo.data.stream import TfdsSplit, write_tfds_reference
+
+    def voc_like(split, count):
+        rng = np.random.default_rng(0)
+        sizes = [int(rng.integers(1, 5)) for _ in range(count)]
+        corners = [np.sort(rng.uniform(0, 1, (n, 2, 2)), axis=1).reshape(n, 4)[:, [0, 2, 1, 3]] for n in sizes]
+        return {"image": [rng.integers(0, 256, (int(rng.integers(20, 50)), 37, 3), dtype="uint8") for _ in sizes],
+                "objects": {"bbox": [c.astype("float32").tolist() for c in corners],
+                            "label": [rng.integers(0, 20, n).tolist() for n in sizes]}}
+
+    source = TfdsSplit("voc/2007", "train", example_fn=f"{__name__}:boxes_of")
+    with mock_tfds_examples(voc_like, num_examples=12):
+        described = write_tfds_reference(str(tmp_path), "train", source, str(tmp_path / "tfds"))
+        meta = {"format": "tfds", "splits": {"train": described}, "sizes": {"train": described["examples"]},
+                "classes": 20, "prepare": {"image_shape": [24, 24, 3], "target": "keep"}}
+        pad = lambda image, y: (image, tf.pad(y, [[0, 64 - tf.shape(y)[0]], [0, 0]], constant_values=-1.0))  # noqa: E731
+        ordered = [(x, y) for x, y in read(str(tmp_path), "train", batch_size=1, meta=meta, example_map=pad)
+                   .unbatch().as_numpy_iterator()]
+        shuffled = [(x, y) for x, y in read(str(tmp_path), "train", batch_size=4, meta=meta, example_map=pad,
+                                             shuffle=True, seed=3).unbatch().as_numpy_iterator()]
+    assert described["example_fn"] == f"{__name__}:boxes_of" and len(ordered) == 12
+    counts = {int((y[:, 4] >= 0).sum()) for _, y in ordered}
+    assert len(counts) > 1  # the mock examples hold different numbers of objects
+    assert all(x.shape == (24, 24, 3) and 0.0 <= x.min() and x.max() <= 1.0 for x, _ in ordered)
+    key = lambda pair: pair[1].tobytes()  # noqa: E731
+    assert [key(p) for p in shuffled] != [key(p) for p in ordered]
+    assert sorted(map(key, shuffled)) == sorted(map(key, ordered))

@@ -41,6 +41,9 @@ class TfdsSplit:
         split: a TFDS split string, slices included ("train[:90%]").
         image_key, label_key: the features that become (x, y).
         manual_dir: where a dataset that TFDS cannot download (imagenet2012) has its archives.
+        example_fn: "module:function" that turns one TFDS example dict (its `image_key` feature still
+            encoded) into `(image, y)`, for labels richer than one feature: boxes and their classes
+            (`voc/2007`), several reference captions (`coco_captions`). `label_key` is then unused.
     """
 
     name: str
@@ -48,6 +51,7 @@ class TfdsSplit:
     image_key: str = "image"
     label_key: str = "label"
     manual_dir: str | None = None
+    example_fn: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +93,7 @@ def write_tfds_reference(out_dir: str, split: str, source: TfdsSplit, data_dir: 
                             .encode()).hexdigest()[:16]
     return {"name": source.name, "version": str(builder.info.version), "split": source.split, "data_dir": data_dir,
             "image_key": source.image_key, "label_key": source.label_key, "manual_dir": source.manual_dir,
-            "examples": count, "fingerprint": digest}
+            "example_fn": source.example_fn, "examples": count, "fingerprint": digest}
 
 
 def write_shards(out_dir: str, split: str, source: ExampleStream,
@@ -182,6 +186,11 @@ def examples(data_dir: str, split: str, *, meta: dict | None = None, order=None)
         ds = tfds.load(described["name"], split=described["split"], data_dir=described["data_dir"],
                        shuffle_files=False, download=False, decoders={image_key: tfds.decode.SkipDecoding()},
                        read_config=tfds.ReadConfig(interleave_cycle_length=tf.data.AUTOTUNE))
+        if described.get("example_fn"):
+            from zoo.data.adapt import resolve
+
+            return ds.map(resolve(described["example_fn"]), num_parallel_calls=tf.data.AUTOTUNE,
+                          deterministic=True)
         return ds.map(lambda e: (e[image_key], e[label_key]), num_parallel_calls=tf.data.AUTOTUNE)
     if fmt == "tfrecord":
         files = sorted(tf.io.gfile.glob(os.path.join(data_dir, described["pattern"])))
@@ -219,7 +228,13 @@ def block_shuffle(ds, block: int, seed):
             tf.range(count), tf.stack([seed[0] + index, seed[1]]), count - 1)
         return tf.data.Dataset.from_tensor_slices(tf.nest.map_structure(lambda t: tf.gather(t, positions), elements))
 
-    return ds.batch(block).enumerate().flat_map(permute)
+    def dense(*elements):
+        elements = tf.nest.map_structure(lambda t: t.to_tensor() if isinstance(t, tf.RaggedTensor) else t, elements)
+        return elements if len(elements) > 1 else elements[0]
+
+    # A ragged block holds labels of varying sizes (a streamed image's boxes, its mask); rows come back dense.
+    return ds.ragged_batch(block).enumerate().flat_map(permute).map(dense, num_parallel_calls=tf.data.AUTOTUNE,
+                                                                    deterministic=True)
 
 
 def read(data_dir: str, split: str, *, batch_size: int, shuffle: bool = False, seed: "int | EpochSeed" = 0,
@@ -273,7 +288,12 @@ def _static_seed(seed) -> int:
 
 
 def prepare_map(meta: dict):
-    """The per-example map that shapes streamed examples for the model (None for prepared arrays)."""
+    """The per-example map that shapes streamed examples for the model (None for prepared arrays).
+
+    It decodes the image, scales it to [0, 1] and resizes it to the model's input, then encodes the label
+    for the loss as `prepare["target"]` says; "mask" resizes a mask with its image (nearest neighbour), "keep"
+    leaves structured labels (relative boxes, caption strings) as they are, for the task's per-example map.
+    """
     prepare = meta.get("prepare")
     if not prepare:
         return None
@@ -302,6 +322,11 @@ def prepare_map(meta: dict):
         image = tf.ensure_shape(image, (height, width, channels))
         if flat:  # a dense model on flattened images (dnn_categorical)
             image = tf.reshape(image, shape)
+        if target == "keep":  # structured labels (boxes, captions): the task's example_map encodes them
+            return image, label
+        if target == "mask":  # a class per pixel: resized with the image, never blended between classes
+            mask = label[..., None] if label.shape.rank == 2 else label
+            return image, tf.cast(tf.image.resize(mask, (height, width), method="nearest")[..., 0], tf.int32)
         if target == "onehot":
             label = tf.one_hot(label, classes)
         elif target in ("binary", "regression"):

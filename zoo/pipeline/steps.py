@@ -86,6 +86,11 @@ def preprocess(model_name: str, dataset: str, out_dir: str, *, hparams=None, see
 # a corpus streams sentences, which the task cuts into training pairs; its adapter fits only `info` (e.g. a
 # vocabulary counted from the stream).
 RAW_STREAMED_KINDS = ("corpus",)
+# Streamed kinds of images with structured labels, and what the reader does with the label: the image is
+# decoded and resized to the model's image input; masks are resized with it by nearest neighbour ("mask"),
+# boxes (relative) and captions are kept as they are ("keep") for the task's per-example map. A spec's adapter
+# fits only `info` on them (e.g. a caption vocabulary counted from the streamed train split).
+STRUCTURED_STREAMED_KINDS = {"segmentation": "mask", "detection": "keep", "captioning": "keep"}
 
 
 def _describe_streamed(spec, config, loaded, out_dir: str, data_dir: str | None) -> dict:
@@ -101,6 +106,15 @@ def _describe_streamed(spec, config, loaded, out_dir: str, data_dir: str | None)
             raise ValueError(f"{loaded.name} streams raw {loaded.kind} examples, which {spec.name} has no adapter "
                              "for; pick one of its other datasets.")
         info = adapt(spec, config, loaded).info
+    elif loaded.kind in STRUCTURED_STREAMED_KINDS:
+        shape = _image_input_shape(signature)
+        if shape is None or None in shape:
+            raise ValueError(f"{loaded.name} streams images with {loaded.kind} labels, which {spec.name} does not "
+                             f"take (its inputs: {({k: v.shape for k, v in signature.items()})}); pick one of its "
+                             "other datasets, or give the model a fixed input size.")
+        prepare = {"image_shape": list(shape), "target": STRUCTURED_STREAMED_KINDS[loaded.kind]}
+        if spec.adapter:
+            info = adapt(spec, config, loaded).info
     else:
         shape = _streamed_image_shape(spec, config, sig) if loaded.kind == "image" else None
         if shape is None and spec.adapter and loaded.kind == "image":
@@ -126,6 +140,12 @@ def _describe_streamed(spec, config, loaded, out_dir: str, data_dir: str | None)
         "test_fingerprint": described["test"]["fingerprint"], "info": info,
         **({"prepare": prepare} if prepare else {}),
     }
+
+
+def _image_input_shape(signature) -> tuple | None:
+    """The shape of a model's image input: its single input, or the one named "image", if that is an image."""
+    sig = next(iter(signature.values())) if len(signature) == 1 else signature.get("image")
+    return tuple(sig.shape) if sig is not None and len(sig.shape) == 3 else None
 
 
 def _streamed_image_shape(spec, config, sig):

@@ -195,6 +195,8 @@ def adapt_segmentation(spec, hparams, splits):
     if splits.classes is not None and splits.classes > classes:
         raise ValueError(f"Dataset {splits.name!r} has {splits.classes} classes but the model predicts {classes}; "
                          f"set --hparam classes={splits.classes}.")
+    if splits.streamed:  # streamed masks are resized per example by the reader (prepare target "mask")
+        return splits
     (sig,) = spec.inputs(hparams).values()
     height, width, channels = sig.shape
     for _, split in splits.items():
