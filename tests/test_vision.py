@@ -62,8 +62,8 @@ def test_masks_mark_exactly_the_pixels_painted_in_each_shapes_colour():
 
 
 def test_shapes_reject_unknown_targets_and_bad_sizes():
-    with pytest.raises(ValueError, match="Unknown synthetic_shapes target 'boxes'"):
-        _shapes(target="boxes")
+    with pytest.raises(ValueError, match="Unknown synthetic_shapes target 'outlines'"):
+        _shapes(target="outlines")
     with pytest.raises(ValueError, match="size"):
         _shapes(size=8)
 

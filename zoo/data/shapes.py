@@ -16,8 +16,14 @@ earlier ones. The scene is the single source of truth; a `target` turns it into 
   translator lowers the L1 error on unseen scenes, and a large one learns the training scenes' tones by
   heart instead.)
 
-The scene already records each shape's box and colour name, so detection targets (boxes) and captions
-("a red ellipse and a blue triangle") are further targets over the same scenes.
+- "boxes": object detection (`yolo`, `faster_rcnn`): each visible shape's box and class (`scene_boxes`), as
+  the rows `[ymin, xmin, ymax, xmax, class]` relative to the image (Keras' "rel_yxyx"), class 0..2
+  (rectangle, ellipse, triangle), padded with -1 rows. The box is the tight box of the pixels the shape
+  shows; a shape that later shapes mostly cover is no object (less than half of it, or fewer than 12 pixels,
+  visible). Also registered as the dataset "synthetic_shapes/boxes", at 48x48 by default.
+
+The scene also records each shape's colour name, so captions ("a red ellipse and a blue triangle") are a
+further target over the same scenes.
 
 A shape's colour is drawn from a named palette independently of its class, so a segmenter must tell the
 classes apart by their geometry, not their colour.
@@ -33,8 +39,13 @@ from zoo.data import Splits, dataset, split_arrays
 from zoo.data.generated import _check_choice, _check_positive_int, _check_fraction
 
 SHAPE_CLASSES = ("background", "rectangle", "ellipse", "triangle")
-TARGETS = ("mask", "edges")
+TARGETS = ("mask", "edges", "boxes")
 EDGES_DATASET = "synthetic_shapes/edges"
+BOXES_DATASET = "synthetic_shapes/boxes"
+# A shape is an object to detect only if later shapes leave at least this share of its pixels visible, and
+# at least MIN_VISIBLE_PIXELS of them (a sliver nobody could classify is no object).
+MIN_VISIBLE_SHARE = 0.5
+MIN_VISIBLE_PIXELS = 12
 # Named colours (RGB in [0, 1]); each shape takes one, jittered slightly, that stands out from its background.
 PALETTE = {
     "red": (0.85, 0.15, 0.15),
@@ -52,11 +63,13 @@ MIN_CONTRAST = 0.35  # least Euclidean RGB distance between a shape's colour and
 
 @dataclasses.dataclass(frozen=True)
 class Shape:
-    """One shape of a scene: its class id (1..3), colour name and box (y0, x0, y1, x1) in pixels, end-exclusive."""
+    """One shape of a scene: its class id (1..3), colour name, box (y0, x0, y1, x1) in pixels, end-exclusive,
+    and `area`, the pixels it covered when it was drawn (before later shapes covered any)."""
 
     label: int
     colour: str
     box: tuple[int, int, int, int]
+    area: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,7 +150,7 @@ def draw_scene(rng: np.random.Generator, *, size: int = 32, max_shapes: int = 3,
         rgb = np.clip(np.asarray(PALETTE[colour]) + rng.uniform(-0.05, 0.05, size=3), 0.0, 1.0)
         image[region] = rgb
         mask[region] = label
-        shapes.append(Shape(label, colour, box))
+        shapes.append(Shape(label, colour, box, int(region.sum())))
         instances[region] = len(shapes)
     clean = image.astype("float32")
     image = np.clip(image + rng.normal(0.0, noise, size=image.shape), 0.0, 1.0).astype("float32")
@@ -160,6 +173,23 @@ def edge_map(scene: Scene) -> np.ndarray:
     return edges
 
 
+def scene_boxes(scene: Scene) -> np.ndarray:
+    """The scene's objects: float32 (count, 5) rows `[ymin, xmin, ymax, xmax, class]`, rel_yxyx, class 0..2.
+
+    Each row is the tight box of the pixels a shape shows (relative to the image's side; end-exclusive pixel
+    edges, so a shape on pixels 3..8 spans 3/size to 9/size); shapes with less than MIN_VISIBLE_SHARE of
+    their pixels, or fewer than MIN_VISIBLE_PIXELS, visible are left out. Drawing order is kept.
+    """
+    size = scene.instances.shape[0]
+    rows = []
+    for index, shape in enumerate(scene.shapes, start=1):
+        ys, xs = np.nonzero(scene.instances == index)
+        if len(ys) < max(MIN_VISIBLE_PIXELS, MIN_VISIBLE_SHARE * shape.area):
+            continue
+        rows.append([ys.min() / size, xs.min() / size, (ys.max() + 1) / size, (xs.max() + 1) / size, shape.label - 1])
+    return np.asarray(rows, dtype="float32").reshape(-1, 5)
+
+
 def largest_shape_class(scene: Scene) -> int:
     """The class (0 rectangle, 1 ellipse, 2 triangle) of the shape that shows the most pixels."""
     counts = np.bincount(scene.instances.reshape(-1), minlength=len(scene.shapes) + 1)[1:]
@@ -178,8 +208,8 @@ def synthetic_shapes(*, seed: int = 0, data_dir=None, n: int = 3000, size: int =
         size: height and width of the images (at least 16).
         max_shapes: most shapes per image; each image has 1..max_shapes.
         noise: standard deviation of the pixel noise, in [0, 0.5].
-        target: which labels y holds: "mask" (per-pixel classes) or "edges" (x becomes the edge map, y the
-            scene).
+        target: which labels y holds: "mask" (per-pixel classes), "edges" (x becomes the edge map, y the
+            scene) or "boxes" (the objects' boxes and classes).
 
     Returns:
         For "mask", `Splits` of kind "segmentation": x float32 (N, size, size, 3) in [0, 1], y int32
@@ -191,6 +221,10 @@ def synthetic_shapes(*, seed: int = 0, data_dir=None, n: int = 3000, size: int =
         `clean` pixels, every other pixel its `backdrop`), and "label", int32 (N,) the class of each scene's
         largest shape (0 rectangle, 1 ellipse, 2 triangle; 3 classes, named by `info["class_names"]`); y is
         the scenes, float32 (N, size, size, 3) in [0, 1].
+
+        For "boxes", `Splits` of kind "detection" over the same scenes and split: x the images, y float32
+        (N, max_shapes, 5) rows `[ymin, xmin, ymax, xmax, class]` (rel_yxyx, class 0 rectangle, 1 ellipse,
+        2 triangle; `scene_boxes`) with -1 padding rows; 3 classes, named by `info["class_names"]`.
     """
     _check_choice("synthetic_shapes target", target, TARGETS)
     n = _check_positive_int("n", n, minimum=20)
@@ -211,6 +245,15 @@ def synthetic_shapes(*, seed: int = 0, data_dir=None, n: int = 3000, size: int =
                     output="the scene")
         return Splits("synthetic_shapes", "image_pairs", train, val, test, classes=len(SHAPE_CLASSES) - 1,
                       info=info)
+    if target == "boxes":
+        y = np.full((n, max_shapes, 5), -1.0, dtype="float32")  # -1 rows pad (zoo.models.detection.boxes)
+        for i, scene in enumerate(scenes):
+            rows = scene_boxes(scene)
+            y[i, :len(rows)] = rows
+        train, val, test = split_arrays(images, y, seed=seed, stratify=False)
+        info.update(class_names=list(SHAPE_CLASSES[1:]), box_format="rel_yxyx",
+                    min_visible_share=MIN_VISIBLE_SHARE, min_visible_pixels=MIN_VISIBLE_PIXELS)
+        return Splits("synthetic_shapes", "detection", train, val, test, classes=len(SHAPE_CLASSES) - 1, info=info)
     y = np.stack([s.mask for s in scenes])
     train, val, test = split_arrays(images, y, seed=seed, stratify=False)
     info = {"class_names": list(SHAPE_CLASSES), **info, "background_class": 0}
@@ -227,3 +270,18 @@ def synthetic_shapes_edges(*, seed: int = 0, data_dir=None, n: int = 3000, size:
     (the dataset name is what `zoo run --dataset` and the pipeline pass); see `synthetic_shapes`."""
     return synthetic_shapes(seed=seed, data_dir=data_dir, n=n, size=size, max_shapes=max_shapes, noise=noise,
                             target="edges")
+
+
+@dataset(BOXES_DATASET, offline=True,
+         summary="synthetic_shapes for object detection: 6,000 48x48 RGB scenes of 1-3 coloured rectangles, "
+                 "ellipses and triangles with each visible shape's box and class (rel_yxyx rows, -1 padding).")
+def synthetic_shapes_boxes(*, seed: int = 0, data_dir=None, n: int = 6000, size: int = 48, max_shapes: int = 3,
+                           noise: float = 0.05) -> Splits:
+    """`synthetic_shapes(target="boxes")` under a dataset name of its own, at 48x48 by default: at 32x32 the
+    smallest shapes (6 pixels) leave a box's IoU at the mercy of one pixel; see `synthetic_shapes`.
+
+    6,000 scenes by default, twice the other targets': a detector's fully connected head learns the training
+    scenes by heart on fewer (measured with yolo's small configuration, 8 epochs: test mAP@0.5 0.41 from 6,000
+    scenes against 0.20 from 3,000)."""
+    return synthetic_shapes(seed=seed, data_dir=data_dir, n=n, size=size, max_shapes=max_shapes, noise=noise,
+                            target="boxes")
