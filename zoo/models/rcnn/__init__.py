@@ -1,0 +1,1 @@
+"""Catalog section D, two-stage object detection: Faster R-CNN (region proposal network, RoI align, box head)."""
