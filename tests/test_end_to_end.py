@@ -28,11 +28,11 @@ def _representatives() -> set[str]:
     code; the others of each combination run in the slow suite. So do combinations whose model the fast
     suite already runs through kfp.local (test_pipeline_tasks*, test_pipeline_local's lenet5): `zoo run`
     calls these same step functions, and its deploy step serves the export through the Predictor."""
-    from test_pipeline_tasks import GENERATIVE_REPRESENTATIVES, SEQUENCE_REPRESENTATIVES
+    from test_pipeline_tasks import GENERATIVE_REPRESENTATIVES, SEQUENCE_REPRESENTATIVES, VISION_APP_REPRESENTATIVES
     from test_pipeline_tasks import REPRESENTATIVES as TASK_RUNS
 
     covered = {_combination(name) for name in (*TASK_RUNS, *SEQUENCE_REPRESENTATIVES, *GENERATIVE_REPRESENTATIVES,
-                                                "lenet5")}
+                                                *VISION_APP_REPRESENTATIVES, "lenet5")}
     chosen = {}
     for name in zoo.list_models():
         if not zoo.get_spec(name).heavy and _combination(name) not in covered:

@@ -3,11 +3,13 @@
 Each run is the very pipeline Vertex AI runs, on offline data with the spec's small configuration. Kinds
 whose learning is checked in-process elsewhere in the fast suite (`PLUMBING_ONLY`: the VAE's bound, the DCGAN's
 Fréchet distance, the FCN's mean IoU, seq2seq's free-decoded reversals, the forecaster against the naive
-forecast, word2vec's analogies, BERT's masked tokens, GPT's counting, catalog G's other kinds) run one epoch
-with any value passing the gate: the run checks the plumbing, gate metric and direction. The others train their default epochs, so a deploy there means the model learnt
-enough to clear its gate floor: the learning check of its task kind. The runs are split over three files (this
-one: vision and the VAE and GANs; test_pipeline_tasks_sequences.py: sequences, series and text;
-test_pipeline_tasks_generative.py: catalog G's other kinds); the identical reruns are in the slow tier.
+forecast, word2vec's analogies, BERT's masked tokens, GPT's counting, catalog G's other kinds, catalog D's
+detection, captioning and style transfer) run one epoch with any value passing the gate: the run checks the
+plumbing, gate metric and direction. The others train their default epochs, so a deploy there means the model
+learnt enough to clear its gate floor: the learning check of its task kind. The runs are split over four files
+(this one: vision and the VAE and GANs; test_pipeline_tasks_sequences.py: sequences, series and text;
+test_pipeline_tasks_generative.py: catalog G's other kinds; test_pipeline_tasks_vision_apps.py: catalog D's
+detection, captioning and style transfer); the identical reruns are in the slow tier.
 """
 
 import json
@@ -22,10 +24,15 @@ from pipelines.local import run_local
 REPRESENTATIVES = ("dnn_regression", "vae", "dcgan", "fcn")
 SEQUENCE_REPRESENTATIVES = ("seq2seq", "lstm_forecaster", "word2vec_skipgram", "bert", "gpt")
 GENERATIVE_REPRESENTATIVES = ("autoencoder", "sgan", "pix2pix", "nade", "diffusion")
+VISION_APP_REPRESENTATIVES = ("yolo", "image_captioning", "style_transfer")
+# Plumbing runs that also shorten work outside training: style transfer's evaluation and every served request
+# optimise an image for `steps` steps (200 by default).
+PLUMBING_HPARAMS = {"style_transfer": ("--hparam", "steps=20")}
 # Learning checked in-process in the fast suite (test_generative, test_vision, test_sequence, test_forecaster,
-# test_word2vec, test_language, test_autoencoders, test_gans, test_pix2pix, test_nade, test_diffusion).
+# test_word2vec, test_language, test_autoencoders, test_gans, test_pix2pix, test_nade, test_diffusion,
+# test_yolo, test_captioning, test_style_transfer).
 PLUMBING_ONLY = ("vae", "dcgan", "fcn", "seq2seq", "lstm_forecaster", "word2vec_skipgram", "bert", "gpt",
-                 *GENERATIVE_REPRESENTATIVES)
+                 *GENERATIVE_REPRESENTATIVES, *VISION_APP_REPRESENTATIVES)
 
 
 def _kind(name):
@@ -38,7 +45,7 @@ def test_every_task_kind_has_a_local_pipeline_run():
     # Task names that share a task object (binary and multiclass classification; regression, forecasting
     # and rating prediction) are one kind; lenet5's run in test_pipeline_local.py covers classification.
     covered = {_kind(name) for name in (*REPRESENTATIVES, *SEQUENCE_REPRESENTATIVES, *GENERATIVE_REPRESENTATIVES,
-                                        "lenet5")}
+                                        *VISION_APP_REPRESENTATIVES, "lenet5")}
     assert {_kind(name) for name in zoo.list_models()} <= covered
 
 
@@ -61,7 +68,8 @@ def deploys_with_its_gate(name, root, capsys):
     folder = os.path.join(root, name)
     argv = ["run", name, "--local", "--root", folder]
     if name in PLUMBING_ONLY:
-        argv += ["--epochs", "1", f"--floor={'-inf' if spec.gate.direction == 'max' else 'inf'}"]
+        argv += ["--epochs", "1", f"--floor={'-inf' if spec.gate.direction == 'max' else 'inf'}",
+                 *PLUMBING_HPARAMS.get(name, ())]
     assert main(argv) == 0, capsys.readouterr()
     out = capsys.readouterr().out
     arrow = "↑" if spec.gate.direction == "max" else "↓"
