@@ -236,16 +236,16 @@ def _classes(model, hparams, info) -> int:
 def draw_detections(images, truths, found, names, path: str) -> None:
     """Write a PNG grid: each image with its true boxes (dashed white) and detections (solid, labelled)."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.patches
+    from matplotlib.figure import Figure  # its own canvas: a notebook's pyplot backend is left alone
 
     from zoo.models.detection.boxes import real_rows
 
-    colours = plt.get_cmap("tab10").colors
+    colours = matplotlib.colormaps["tab10"].colors
     columns = min(4, len(images))
     rows = -(-len(images) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.6 * rows), squeeze=False)
+    figure = Figure(figsize=(2.6 * columns, 2.6 * rows))
+    axes = figure.subplots(rows, columns, squeeze=False)
     for axis in axes.flat:
         axis.set_axis_off()
     for i, image in enumerate(images):
@@ -268,7 +268,6 @@ def draw_detections(images, truths, found, names, path: str) -> None:
                       bbox={"facecolor": colour, "pad": 1, "linewidth": 0})
     figure.tight_layout()
     figure.savefig(path, dpi=80)
-    plt.close(figure)
 
 
 def adapt_detection(spec, hparams, splits):

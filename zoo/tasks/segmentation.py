@@ -111,10 +111,9 @@ class SegmentationTask(Task):
         import os
 
         import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.patches
         from matplotlib.colors import ListedColormap
+        from matplotlib.figure import Figure  # its own canvas: a notebook's pyplot backend is left alone
 
         images, truths = [], []
         for x, y in batches:
@@ -128,8 +127,9 @@ class SegmentationTask(Task):
         predicted = np.argmax(np.asarray(first_output(model.predict_on_batch(images))), axis=-1)
         classes = _classes(model, hparams)
         names = list(info.get("class_names") or [str(c) for c in range(classes)])
-        colours = ListedColormap(plt.get_cmap("tab10" if classes <= 10 else "tab20").colors[:classes])
-        figure, axes = plt.subplots(len(images), 3, figsize=(6, 2 * len(images)), squeeze=False)
+        colours = ListedColormap(matplotlib.colormaps["tab10" if classes <= 10 else "tab20"].colors[:classes])
+        figure = Figure(figsize=(6, 2 * len(images)))
+        axes = figure.subplots(len(images), 3, squeeze=False)
         for row, (image, truth, guess) in enumerate(zip(images, truths, predicted)):
             shown = image[..., 0] if image.shape[-1] == 1 else image
             panels = ((shown, "image"), (truth, "true mask"), (guess, "predicted mask"))
@@ -149,7 +149,6 @@ class SegmentationTask(Task):
         figure.tight_layout(rect=(0, 0.06, 1, 1))
         path = os.path.join(out_dir, "segmentation_masks.png")
         figure.savefig(path, dpi=80)
-        plt.close(figure)
         return {"Test images, true and predicted masks": path}
 
     # ------------------------------------------------------------------------------- standard model test
