@@ -32,7 +32,7 @@ def test_quickstart(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["foundations.ipynb", "cnn.ipynb", "sequence_and_text.ipynb",
-                                  "transformers.ipynb", "generative.ipynb"])
+                                  "transformers.ipynb", "generative.ipynb", "vision_apps.ipynb"])
 def test_family_notebooks(name, tmp_path):
     if not os.path.exists(os.path.join(NOTEBOOKS, name)):
         pytest.fail(f"notebooks/{name} is missing")
@@ -41,3 +41,12 @@ def test_family_notebooks(name, tmp_path):
         outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
         assert "same seeds, same images: True" in outputs
         assert "the endpoint's images are the process's last states: True" in outputs
+    if name == "vision_apps.ipynb":
+        outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+        assert "mAP@0.5 at least ten times the untrained model's: True" in outputs
+        assert "greedy BLEU at least 1.5 times the constant caption's: True" in outputs
+        assert "the total loss falls by more than a third for every texture: True" in outputs
+        assert "the style loss falls by more than half for every texture: True" in outputs
+        pictures = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                    if "image/png" in o.get("data", {})]
+        assert len(pictures) == 4  # detections, captions, content | style | stylised, masks
