@@ -59,7 +59,7 @@ from keras import ops
 from zoo.models.detection.boxes import COLUMNS, non_max_suppression
 from zoo.models.detection.spec import DARKNET
 from zoo.models.generative.common import check_style_argument, replica_share
-from zoo.nn import Styles, check_positive_int, serializable
+from zoo.nn import ChainModel, Styles, check_positive_int, serializable
 
 POOL = "M"
 LEAKY_SLOPE = 0.1
@@ -143,29 +143,13 @@ def yolo_layers(*, input_shape=(448, 448, 3), classes=20, grid_size=7, boxes_per
 
 
 @serializable
-class YOLONetwork(keras.Model):
+class YOLONetwork(ChainModel):
     """YOLO's network (body and head) as a `keras.Model` subclass: image -> grid logits; arguments as `yolo_layers`."""
 
-    def __init__(self, name="yolo_network", **hparams):
-        super().__init__(name=name)
-        self.hparams = hparams
-        self.stack = yolo_layers(**hparams)
-        self.build((None, *hparams["input_shape"]))
+    default_name = "yolo_network"
 
-    def build(self, input_shape):
-        x = keras.KerasTensor(tuple(input_shape))
-        for layer in self.stack:
-            x = layer(x)
-        self.built = True
-
-    def call(self, inputs, training=None):
-        x = inputs
-        for layer in self.stack:
-            x = layer(x, training=training)
-        return x
-
-    def get_config(self):
-        return {"name": self.name, **self.hparams}
+    def make_layers(self, **hparams):
+        return yolo_layers(**hparams)
 
 
 def build_network(style: str, hparams: dict) -> keras.Model:
