@@ -30,6 +30,25 @@ def serializable(cls):
     return keras.saving.register_keras_serializable(package=PACKAGE)(cls)
 
 
+def uses_tensorflow(reason: str):
+    """Mark a function of model code that imports TensorFlow, saying why it must.
+
+    Model code is written with `keras.ops` so that it runs on every Keras backend; TensorFlow is imported
+    only inside functions marked so: data code that runs in a `tf.data` map (target encoders), serving
+    wrappers (the export is a TensorFlow SavedModel), a `tf.distribute` detail taken only on that backend,
+    or a training step with `tf.GradientTape` (then the model's spec declares `tensorflow_only`). A test
+    reads every TensorFlow import under `zoo/models` and fails on one in an unmarked function.
+    """
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError(f"uses_tensorflow needs the reason TensorFlow is needed. Received: {reason!r}")
+
+    def mark(fn):
+        fn.__zoo_uses_tensorflow__ = reason
+        return fn
+
+    return mark
+
+
 @dataclasses.dataclass(frozen=True)
 class Styles:
     """A model's three builders. Each takes the spec's hyperparameters and returns a built `keras.Model`.

@@ -138,6 +138,9 @@ class ModelSpec:
             `fn(model, info) -> keras.Model` (e.g. prepend the fitted text vectorisation so the endpoint takes
             raw strings, or validate ids). `info` is the `splits.info` the adapter stored. Default: the model.
         heavy: its standard model tests take long on two CPU cores, so they run in the slow target.
+        tensorflow_only: None when the model builds, trains and predicts on every Keras backend (TensorFlow,
+            JAX, PyTorch); else the reason it needs TensorFlow (a `tf.GradientTape` training step). Its
+            data code and served export use TensorFlow either way (`zoo.nn.uses_tensorflow`).
         small: hyperparameters of a small configuration, used by the local dry run and the tests
             to keep CPU runs short (e.g. a 32x32 input instead of 224x224).
     """
@@ -163,8 +166,11 @@ class ModelSpec:
     adapter: str | None = None
     serving: str | None = None
     heavy: bool = False
+    tensorflow_only: str | None = None
 
     def __post_init__(self):
+        if self.tensorflow_only is not None and not str(self.tensorflow_only).strip():
+            raise ValueError(f"{self.name}: tensorflow_only must be None or the reason the model needs TensorFlow.")
         unknown = set(self.styles) - set(STYLES)
         if unknown:
             raise ValueError(f"{self.name}: unknown styles {sorted(unknown)}; allowed: {list(STYLES)}")

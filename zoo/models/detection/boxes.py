@@ -21,7 +21,7 @@ from typing import Mapping
 import keras
 import numpy as np
 
-from zoo.nn import serializable
+from zoo.nn import serializable, uses_tensorflow
 
 BOX_FORMAT = "rel_yxyx"
 PADDING = -1.0
@@ -29,6 +29,7 @@ COLUMNS = 5  # ymin, xmin, ymax, xmax, class
 
 
 # --------------------------------------------------------------------------------------------- padding
+@uses_tensorflow("data code: pads one example's boxes inside the tf.data map")
 def pad_boxes(y, max_boxes: int):
     """One example's boxes (M, 5), any M, as a fixed (max_boxes, 5) float32 tensor, for the `tf.data` map.
 

@@ -59,7 +59,7 @@ from keras import ops
 from zoo.models.detection.boxes import COLUMNS, non_max_suppression
 from zoo.models.detection.spec import DARKNET
 from zoo.models.generative.common import check_style_argument, replica_share
-from zoo.nn import ChainModel, Styles, check_positive_int, serializable
+from zoo.nn import ChainModel, Styles, check_positive_int, serializable, uses_tensorflow
 
 POOL = "M"
 LEAKY_SLOPE = 0.1
@@ -168,6 +168,7 @@ def build_network(style: str, hparams: dict) -> keras.Model:
 
 
 # -------------------------------------------------------------------------------------------------- targets
+@uses_tensorflow("data code: encodes YOLO's grid targets inside the tf.data map")
 def target_encoder(hparams):
     """YOLO's per-example target encoder for the `tf.data` map (TensorFlow ops: it is data code).
 

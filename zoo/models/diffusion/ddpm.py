@@ -60,7 +60,7 @@ from keras import ops
 
 from zoo.models.generative.common import check_image_shape, check_seed, check_style_argument, check_units, \
     replica_share
-from zoo.nn import Styles, check_positive_int, serializable
+from zoo.nn import Styles, check_positive_int, serializable, uses_tensorflow
 
 NOISY_INPUT = "noisy_image"
 STEP_INPUT = "step"
@@ -437,6 +437,7 @@ class DDPM(keras.Model):
 _COMPILED_STEPS: "weakref.WeakKeyDictionary[DDPM, Any]" = weakref.WeakKeyDictionary()
 
 
+@uses_tensorflow("serving: the reverse process runs inside the exported SavedModel")
 def _compiled_reverse_step(ddpm: DDPM):
     """`ddpm.reverse_step` as one TensorFlow graph (traced once per model): called eagerly, each step would
     run its dozens of layers op by op, tens of milliseconds a step. Other backends run it as it is.
@@ -469,6 +470,7 @@ class SeededReverseProcess(keras.layers.Layer):
         self.ddpm = ddpm
         self.noise = SeededNoise(ddpm.image_shape, name="seeded_noise")
 
+    @uses_tensorflow("serving: the reverse process runs inside the exported SavedModel")
     def call(self, seeds):
         import tensorflow as tf
 

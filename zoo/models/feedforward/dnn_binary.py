@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from zoo.data.adapt import encode_targets
-from zoo.nn import ChainModel, chain_styles, check_positive_int, dense_head, serializable
+from zoo.nn import ChainModel, chain_styles, check_positive_int, dense_head, serializable, uses_tensorflow
 
 
 def _input_shape(hparams):
@@ -76,6 +76,7 @@ def multi_hot_vectorizer(num_words: int, vocabulary=None) -> keras.layers.TextVe
                                           vocabulary=vocabulary, name="text_vectorization")
 
 
+@uses_tensorflow("data code: the adapter vectorises texts with TextVectorization's string ops")
 def _vectorize(vectorizer, texts) -> np.ndarray:
     import tensorflow as tf
 

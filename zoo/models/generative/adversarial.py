@@ -35,7 +35,7 @@ from keras import ops
 from zoo.models.generative.common import (
     LABEL_INPUT, check_seed, check_style_argument, replica_share, split_conditional,
 )
-from zoo.nn import check_positive_int
+from zoo.nn import check_positive_int, uses_tensorflow
 
 #: DCGAN's optimizer (Radford et al. 2015), which most GAN papers since have kept: Adam(2e-4, beta_1=0.5)
 RADFORD_ADAM = {"class_name": "adam", "config": {"learning_rate": 2e-4, "beta_1": 0.5}}
@@ -168,6 +168,7 @@ class AdversarialModel(TwoOptimizerModel):
         """Standard normal noise (batch, latent_dim) from the model's seed generator."""
         return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
 
+    @uses_tensorflow("training: two optimizers need tf.GradientTape (the GAN specs declare tensorflow_only)")
     def train_step(self, data):
         import tensorflow as tf
 

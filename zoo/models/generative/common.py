@@ -19,7 +19,7 @@ from typing import Any, Callable
 import keras
 
 from zoo.models.cnn.common import CNNModel
-from zoo.nn import check_positive_int, functional_chain, sequential_model
+from zoo.nn import check_positive_int, functional_chain, sequential_model, uses_tensorflow
 from zoo.spec import STYLES
 
 #: the name of a conditional part's label input (and of the label input in a conditional model's signature)
@@ -197,6 +197,7 @@ def check_seed(seed: Any) -> int | None:
     return seed
 
 
+@uses_tensorflow("a tf.distribute detail, taken only on the TensorFlow backend")
 def replica_share(loss):
     """`loss` divided by the number of replicas under `tf.distribute`, as Keras does to its compiled losses.
 

@@ -24,7 +24,7 @@ from typing import Sequence
 
 import keras
 
-from zoo.nn import serializable
+from zoo.nn import serializable, uses_tensorflow
 
 SEED_INPUT = "seed"
 LABEL_INPUT = "label"
@@ -56,6 +56,7 @@ class SeededNoise(keras.layers.Layer):
     def call(self, seeds):
         return self.step_noise(seeds, -1)
 
+    @uses_tensorflow("serving: stateless seeded noise inside the exported SavedModel")
     def step_noise(self, seeds, step):
         """Noise keyed by (seed, step + 1): `call` is step -1; a sampler's step t draws with `step=t`."""
         import tensorflow as tf
@@ -84,6 +85,7 @@ class LabelRange(keras.layers.Layer):
             raise ValueError(f"`classes` must be an integer of at least 2. Received: classes={classes!r}")
         self.classes = classes
 
+    @uses_tensorflow("serving: checks the asked label inside the exported SavedModel")
     def call(self, labels):
         import tensorflow as tf
 

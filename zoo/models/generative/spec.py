@@ -72,6 +72,10 @@ SGAN_SMALL_BUDGET = 100
 SGAN_RECIPE = Recipe(loss=None, optimizer={"class_name": "adam", "config": {"beta_1": 0.5}}, learning_rate=2e-4,
                      batch_size=64, epochs=60, monitor=None)
 
+# Why the GANs train on TensorFlow only (their spec's `tensorflow_only`; zoo.models.generative.adversarial).
+GAN_STEP = ("its training step updates two networks with two optimizers through tf.GradientTape; Keras 3 has "
+            "no backend-neutral custom step")
+
 SPECS = [
     ModelSpec(
         name="vae",
@@ -102,6 +106,7 @@ SPECS = [
                 "no pooling, ReLU/LeakyReLU, two Adam optimizers (2e-4, beta_1 0.5); the generator serves.",
         reference="Radford, Metz & Chintala 2015; seed 000 'GAN' (DCGAN); 001 'GAN에서 BN이란'",
         impl="zoo.models.generative.dcgan:DCGAN_STYLES",
+        tensorflow_only=GAN_STEP,
         defaults=_DCGAN_DEFAULTS,
         signature=_noise,
         output=_GENERATED,
@@ -124,6 +129,7 @@ SPECS = [
                 "(two optimizers under one GradientTape step each; Keras 3 has no backend-neutral custom step).",
         reference="Goodfellow et al. 2014; seed 000 'GAN code (clone)'; 003 '3) Generative Adversarial Network'",
         impl="zoo.models.generative.gan:GAN_STYLES",
+        tensorflow_only=GAN_STEP,
         defaults={"latent_dim": 128, "hidden_units": 256, "image_shape": (28, 28, 1), "seed": None},
         signature=_noise,
         output=_GENERATED,
@@ -145,6 +151,7 @@ SPECS = [
                 "(two optimizers; Keras 3 has no backend-neutral custom step).",
         reference="Mao et al. 2017; seed 000 'GAN' (LSGAN)",
         impl="zoo.models.generative.lsgan:LSGAN_STYLES",
+        tensorflow_only=GAN_STEP,
         defaults=_DCGAN_DEFAULTS,
         signature=_noise,
         output=_GENERATED,
@@ -164,6 +171,7 @@ SPECS = [
                 "optimizers; Keras 3 has no backend-neutral custom step).",
         reference="Mirza & Osindero 2014; seed 000 'GAN' (cGAN)",
         impl="zoo.models.generative.cgan:CGAN_STYLES",
+        tensorflow_only=GAN_STEP,
         defaults=_CONDITIONAL_DEFAULTS,
         signature=_noise_and_label,
         output=_GENERATED_FOR_LABELS,
@@ -184,6 +192,7 @@ SPECS = [
                 "images; TensorFlow-only train_step (two optimizers; Keras 3 has no backend-neutral custom step).",
         reference="Odena, Olah & Shlens 2017; seed 000 'GAN' (ACGAN)",
         impl="zoo.models.generative.acgan:ACGAN_STYLES",
+        tensorflow_only=GAN_STEP,
         defaults=_CONDITIONAL_DEFAULTS,
         signature=_noise_and_label,
         output=_GENERATED_FOR_LABELS,
@@ -204,6 +213,7 @@ SPECS = [
                 "K classes; TensorFlow-only train_step (two optimizers; Keras 3 has no backend-neutral custom step).",
         reference="Odena 2016; Salimans et al. 2016 (section 5); seed 000 'GAN' (SGAN)",
         impl="zoo.models.generative.sgan:SGAN_STYLES",
+        tensorflow_only=GAN_STEP,
         defaults={**_CONDITIONAL_DEFAULTS, "dropout": 0.3, "label_budget": 100},
         signature=lambda hp: {"image": TensorSig(tuple(hp["image_shape"]))},
         output="class probabilities p(y | x) over the K real classes, shape (batch, K)",

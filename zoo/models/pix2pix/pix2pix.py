@@ -63,7 +63,7 @@ from zoo.models.generative.common import (
     check_fraction, check_image_shape, check_seed, check_style_argument, check_units, replica_share,
 )
 from zoo.models.pix2pix.spec import NOT_SEQUENTIAL
-from zoo.nn import Styles, check_positive_int, serializable
+from zoo.nn import Styles, check_positive_int, serializable, uses_tensorflow
 
 LEAKY_SLOPE = 0.2  # the paper's LeakyReLU slope
 INIT_STDDEV = 0.02  # the paper's weight initialisation, N(0, 0.02)
@@ -414,6 +414,7 @@ class Pix2Pix(TwoOptimizerModel):
         l1 = ops.mean(ops.abs(ops.cast(target, "float32") - ops.cast(translated, "float32")))
         return bce(1.0, fake), l1
 
+    @uses_tensorflow("training: two optimizers need tf.GradientTape (pix2pix's spec declares tensorflow_only)")
     def train_step(self, data):
         import tensorflow as tf
 

@@ -33,6 +33,8 @@ SPECS = [
                 "TensorFlow-only train_step (tf.GradientTape); the generator serves.",
         reference="Isola, Zhu, Zhou & Efros 2017; seed 000 'GAN' (pix2pix)",
         impl="zoo.models.pix2pix.pix2pix:PIX2PIX_STYLES",
+        tensorflow_only=("its training step updates the generator and the PatchGAN with two optimizers through "
+                         "tf.GradientTape"),
         defaults={"input_shape": (256, 256, 3), "output_channels": 3,
                   "generator_filters": (64, 128, 256, 512, 512, 512, 512, 512),
                   "discriminator_filters": (64, 128, 256, 512), "kernel_size": 4, "dropout": 0.5, "dropout_layers": 3,

@@ -64,7 +64,7 @@ from keras import ops
 
 from zoo.models.detection.boxes import non_max_suppression
 from zoo.models.rcnn.spec import NOT_SEQUENTIAL
-from zoo.nn import Styles, check_positive_int, serializable
+from zoo.nn import Styles, check_positive_int, serializable, uses_tensorflow
 
 RPN_POSITIVE_IOU = 0.7  # the paper's anchor labelling thresholds
 RPN_NEGATIVE_IOU = 0.3
@@ -170,6 +170,7 @@ def anchors_of(hp) -> np.ndarray:
 
 
 # -------------------------------------------------------------------------------------------- RPN targets
+@uses_tensorflow("data code: builds the RPN's anchor targets inside the tf.data map")
 def target_encoder(hparams):
     """The per-example `tf.data` map of the RPN's training targets (data code: TensorFlow ops run here).
 

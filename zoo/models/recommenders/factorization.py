@@ -22,14 +22,14 @@ import keras
 import numpy as np
 
 from zoo.data.adapt import encode_targets
-from zoo.nn import Styles, check_positive_int, serializable
+from zoo.nn import Styles, check_positive_int, serializable, uses_tensorflow
 
 INPUTS = ("user", "item")
 
 
 @serializable
 class IdRange(keras.layers.Layer):
-    """Passes integer ids through unchanged, and fails when one is outside [0, size).
+    """Passes integer ids through unchanged, and fails when one is outside [0, size) (on TensorFlow).
 
     Args:
         size: the number of known ids.
@@ -48,7 +48,12 @@ class IdRange(keras.layers.Layer):
         # XLA compiles assertions away; a model with this layer must not be jit-compiled.
         self.supports_jit = False
 
+    @uses_tensorflow("the id check asserts with tf.debugging on the TensorFlow backend (serving's one-line error)")
     def call(self, ids):
+        if keras.backend.backend() != "tensorflow":
+            # No runtime assertion inside a JAX or PyTorch compiled step; the adapter has checked the data's
+            # ids, and the served model (a TensorFlow SavedModel) checks requests.
+            return ids
         import tensorflow as tf
 
         ids = tf.convert_to_tensor(ids)

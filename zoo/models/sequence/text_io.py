@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.nn import serializable
+from zoo.nn import serializable, uses_tensorflow
 
 TEXT_INPUT, TEXT_OUTPUT = "text", "translation"
 
@@ -41,6 +41,7 @@ class WordsToIds(keras.layers.Layer):
         self.lookup = keras.layers.StringLookup(vocabulary=self.vocabulary[first_word:], num_oov_indices=1,
                                                 mask_token=None, name=f"{self.name}_lookup")
 
+    @uses_tensorflow("serving: string lookups inside the exported SavedModel")
     def call(self, text):
         import tensorflow as tf
 
@@ -67,6 +68,7 @@ class IdsToWords(keras.layers.Layer):
         super().__init__(**kwargs)
         self.vocabulary, self.eos_id, self.pad_id = list(vocabulary), int(eos_id), int(pad_id)
 
+    @uses_tensorflow("serving: string lookups inside the exported SavedModel")
     def call(self, ids):
         import tensorflow as tf
 

@@ -37,6 +37,8 @@ SPECS = [
                 "TensorFlow-only optimisation loop (tf.GradientTape in a tf.while_loop).",
         reference="Gatys, Ecker & Bethge 2016; seed 003 'Style Transfer'",
         impl="zoo.models.style.style_transfer:STYLE_TRANSFER_STYLES",
+        tensorflow_only=("the stylisation optimises an image through tf.GradientTape in a tf.while_loop "
+                         "(evaluation and serving)"),
         defaults={
             "input_shape": (224, 224, 3), "block_filters": (64, 128, 256, 512, 512), "block_convs": (2, 2, 4, 4, 4),
             "classes": 6, "preprocessing": "caffe",

@@ -65,7 +65,7 @@ import keras
 import numpy as np
 
 from zoo.models.cnn.common import RELU_INITIALIZER, CNNModel
-from zoo.nn import chain_styles, check_positive_int, dense_head, serializable
+from zoo.nn import chain_styles, check_positive_int, dense_head, serializable, uses_tensorflow
 
 BLOCK_FILTERS = (64, 128, 256, 512, 512)
 BLOCK_CONVS = (2, 2, 4, 4, 4)
@@ -304,6 +304,7 @@ def loss_terms(model, images, content_targets, style_grams, scales, settings: Tr
     return terms
 
 
+@uses_tensorflow("the image's gradient loop uses tf.GradientTape in a tf.while_loop (see the spec's tensorflow_only)")
 def optimise_images(model, content, style, settings: TransferSettings):
     """The optimisation loop as TensorFlow ops (call it inside a `tf.function`): `settings.steps` Adam steps
     on the pixels, from the content images, each step clipped to [0, 1].
@@ -345,6 +346,7 @@ def optimise_images(model, content, style, settings: TransferSettings):
     return image, terms(content), terms(image)
 
 
+@uses_tensorflow("the image's gradient loop uses tf.GradientTape in a tf.while_loop")
 def stylize(model, content, style, settings: TransferSettings) -> Stylized:
     """Stylise each content image with the style image beside it (see `optimise_images`); TensorFlow-only.
 
@@ -394,6 +396,7 @@ class Stylize(keras.layers.Layer):
         self.image_size = tuple(int(s) for s in image_size)
         self.settings = transfer_settings({**(settings or {}), "block_convs": _block_convs(network)})
 
+    @uses_tensorflow("serving: the stylisation loop inside the exported SavedModel")
     def call(self, inputs):
         import tensorflow as tf
 

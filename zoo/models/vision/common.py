@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.nn import serializable
+from zoo.nn import serializable, uses_tensorflow
 
 
 @serializable
@@ -25,6 +25,7 @@ class PixelClasses(keras.layers.Layer):
         >>> mask = PixelClasses()([keras.ops.ones((1, 8, 8, 4)), keras.ops.ones((1, 16, 16, 3))])  # (1, 16, 16)
     """
 
+    @uses_tensorflow("serving: resizes masks back inside the exported SavedModel")
     def call(self, inputs):
         # TensorFlow's resize: the target size is known only when a request comes (Keras' own resize needs
         # it when the graph is traced), and serving exports a TensorFlow SavedModel anyway.
