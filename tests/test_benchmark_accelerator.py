@@ -52,7 +52,10 @@ def test_tiny_run_on_tensorflow_writes_both_pairs_and_the_input_pipeline(tmp_pat
     assert "ratio" in printed and "input pipeline:" in printed
 
 
-# PyTorch's `torch.compile` of a Keras step takes minutes on a CPU: its path is tested uncompiled.
+# PyTorch's `torch.compile` of a Keras step takes minutes on a CPU: its path is tested uncompiled. Slow tier:
+# the fast suite measures on TensorFlow in-process (above) and runs zoo models on JAX (test_backends.py); this
+# is the path the GPU run takes, one backend per subprocess.
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", ["jax", "torch:eager"])
 def test_tiny_run_in_a_backend_subprocess(entry, tmp_path):
     backend, compiled = accelerator.split_entry(entry)
