@@ -30,6 +30,15 @@ def serializable(cls):
     return keras.saving.register_keras_serializable(package=PACKAGE)(cls)
 
 
+def with_tuples(config: dict, keys) -> dict:
+    """A copy of a Keras config whose `keys` JSON turned into lists are tuples again (shapes, filter lists)."""
+    config = dict(config)
+    for key in keys:
+        if isinstance(config.get(key), list):
+            config[key] = tuple(config[key])
+    return config
+
+
 def uses_tensorflow(reason: str):
     """Mark a function of model code that imports TensorFlow, saying why it must.
 

@@ -26,7 +26,7 @@ from typing import Any
 import keras
 
 from zoo.models.generative.common import build_part, check_image_shape, check_style_argument
-from zoo.nn import check_positive_int
+from zoo.nn import check_positive_int, with_tuples
 
 #: hyperparameters that are tuples in Python and lists in JSON
 TUPLE_HPARAMS = ("input_shape", "hidden_units", "filters")
@@ -103,8 +103,4 @@ class Autoencoder(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in TUPLE_HPARAMS:
-            if isinstance(config.get(key), list):
-                config[key] = tuple(config[key])
-        return cls(**config)
+        return cls(**with_tuples(config, TUPLE_HPARAMS))

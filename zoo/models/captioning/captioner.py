@@ -37,7 +37,7 @@ from keras import ops
 
 from zoo.models.cnn.common import check_rate
 from zoo.models.generative.common import Part, build_part, check_image_shape, check_style_argument, check_units
-from zoo.nn import Styles, check_positive_int, serializable
+from zoo.nn import Styles, check_positive_int, serializable, with_tuples
 
 IMAGE, CAPTION = "image", "caption"
 POOLINGS = ("avg", "flatten")
@@ -207,11 +207,7 @@ class ShowAndTell(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in _TUPLES:
-            if isinstance(config.get(key), list):
-                config[key] = tuple(config[key])
-        return cls(**config)
+        return cls(**with_tuples(config, _TUPLES))
 
 
 CAPTIONING_STYLES = Styles.of(ShowAndTell)

@@ -60,7 +60,7 @@ from keras import ops
 
 from zoo.models.generative.common import check_image_shape, check_seed, check_style_argument, check_units, \
     replica_share
-from zoo.nn import Styles, check_positive_int, serializable, uses_tensorflow
+from zoo.nn import Styles, check_positive_int, serializable, uses_tensorflow, with_tuples
 
 NOISY_INPUT = "noisy_image"
 STEP_INPUT = "step"
@@ -428,10 +428,7 @@ class DDPM(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("image_shape", "filters"):
-            config[key] = tuple(config[key])
-        return cls(**config)
+        return cls(**with_tuples(config, ("image_shape", "filters")))
 
 
 _COMPILED_STEPS: "weakref.WeakKeyDictionary[DDPM, Any]" = weakref.WeakKeyDictionary()

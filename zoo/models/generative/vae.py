@@ -40,7 +40,7 @@ from keras import ops
 from zoo.models.generative.common import (
     Part, build_part, check_image_shape, check_seed, check_style_argument, check_units, replica_share,
 )
-from zoo.nn import Styles, check_positive_int, serializable
+from zoo.nn import Styles, check_positive_int, serializable, with_tuples
 
 
 # ------------------------------------------------------------------------------------------------ the bound
@@ -192,10 +192,7 @@ class VariationalAutoencoder(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("input_shape", "hidden_units"):
-            config[key] = tuple(config[key])
-        return cls(**config)
+        return cls(**with_tuples(config, ("input_shape", "hidden_units")))
 
 
 VAE = Styles.of(VariationalAutoencoder)

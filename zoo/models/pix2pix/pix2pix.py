@@ -63,7 +63,7 @@ from zoo.models.generative.common import (
     check_fraction, check_image_shape, check_seed, check_style_argument, check_units, replica_share,
 )
 from zoo.models.pix2pix.spec import NOT_SEQUENTIAL
-from zoo.nn import Styles, check_positive_int, serializable, uses_tensorflow
+from zoo.nn import Styles, check_positive_int, serializable, uses_tensorflow, with_tuples
 
 LEAKY_SLOPE = 0.2  # the paper's LeakyReLU slope
 INIT_STDDEV = 0.02  # the paper's weight initialisation, N(0, 0.02)
@@ -459,10 +459,7 @@ class Pix2Pix(TwoOptimizerModel):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in _TUPLES:
-            config[key] = tuple(config[key])
-        return cls(**config)
+        return cls(**with_tuples(config, _TUPLES))
 
 
 PIX2PIX_STYLES = Styles.of(Pix2Pix, sequential=False)

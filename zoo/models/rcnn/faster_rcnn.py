@@ -64,7 +64,7 @@ from keras import ops
 
 from zoo.models.detection.boxes import non_max_suppression
 from zoo.models.rcnn.spec import NOT_SEQUENTIAL
-from zoo.nn import Styles, check_positive_int, serializable, uses_tensorflow
+from zoo.nn import Styles, check_positive_int, serializable, uses_tensorflow, with_tuples
 
 RPN_POSITIVE_IOU = 0.7  # the paper's anchor labelling thresholds
 RPN_NEGATIVE_IOU = 0.3
@@ -640,10 +640,7 @@ class FasterRCNN(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in _TUPLES:
-            config[key] = tuple(config[key])
-        return cls(**config)
+        return cls(**with_tuples(config, _TUPLES))
 
 
 FASTER_RCNN_STYLES = Styles.of(FasterRCNN, sequential=False)
