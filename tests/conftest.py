@@ -65,11 +65,11 @@ def mock_tfds_examples(make_split, num_examples: int = 12):
         for key, values in features.items():
             for i in range(num_examples):
                 if isinstance(values, dict):
-                    rows[i][key] = {k: np.asarray(v[i]) for k, v in values.items()}
+                    rows[i][key] = {k: _array(v[i]) for k, v in values.items()}
                 elif decoders and key in decoders:  # SkipDecoding: the encoded bytes
                     rows[i][key] = np.asarray(_png(values[i]))
                 else:
-                    rows[i][key] = np.asarray(values[i])
+                    rows[i][key] = _array(values[i])
         signature = tf.nest.map_structure(lambda a: tf.TensorSpec([None] * a.ndim, tf.as_dtype(a.dtype)), rows[0])
         return tf.data.Dataset.from_generator(lambda: iter(rows), output_signature=signature).apply(
             tf.data.experimental.assert_cardinality(num_examples))
@@ -86,3 +86,11 @@ def _png(image) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(image, dtype="uint8")).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _array(value):
+    """A feature's value as NumPy, texts as bytes (what tf.string holds)."""
+    import numpy as np
+
+    value = np.asarray(value)
+    return np.char.encode(value, "utf-8") if value.dtype.kind == "U" else value

@@ -183,28 +183,15 @@ def test_the_adapter_fits_the_vocabulary_on_training_captions_and_names_what_to_
         adapt_captions(SPEC, HPARAMS, load_dataset("synthetic_shapes", n=60))
 
 
-def _mock_coco(count=6):
-    """`tfds.testing.mock_data` with coco_captions-like examples: PNG bytes and 4 to 6 captions each (TFDS'
-    random mock cannot draw its nested caption sequences)."""
-    import tensorflow as tf
-    import tensorflow_datasets as tfds
-
-    def as_dataset(self, split, decoders=None, read_config=None, **kwargs):
-        rng = np.random.default_rng(0)
-        words = ["a man riding a wave", "two dogs play in the snow", "A cat, on a red sofa."]
-
-        def examples():
-            for i in range(count):
-                image = tf.io.encode_png(rng.integers(0, 255, size=(20 + i, 30, 3), dtype=np.uint8)).numpy()
-                texts = [f"{words[(i + k) % 3]} {k}" for k in range(4 + i % 3)]
-                yield {"image": image, "image/id": i, "captions": {"text": texts, "id": list(range(len(texts)))}}
-
-        signature = {"image": tf.TensorSpec((), tf.string), "image/id": tf.TensorSpec((), tf.int64),
-                     "captions": {"text": tf.TensorSpec((None,), tf.string), "id": tf.TensorSpec((None,), tf.int64)}}
-        ds = tf.data.Dataset.from_generator(examples, output_signature=signature)
-        return ds.apply(tf.data.experimental.assert_cardinality(count))
-
-    return tfds.testing.mock_data(num_examples=count, as_dataset_fn=as_dataset)
+def coco_split(split, count):
+    """coco_captions-like examples for `mock_tfds_examples`: 4 to 6 captions each (TFDS' random mock cannot
+    draw its nested caption sequences)."""
+    rng = np.random.default_rng(0)
+    words = ["a man riding a wave", "two dogs play in the snow", "A cat, on a red sofa."]
+    texts = [[f"{words[(i + k) % 3]} {k}" for k in range(4 + i % 3)] for i in range(count)]
+    return {"image": [rng.integers(0, 255, size=(20 + i, 30, 3), dtype=np.uint8) for i in range(count)],
+            "image/id": list(range(count)),
+            "captions": {"text": texts, "id": [list(range(len(t))) for t in texts]}}
 
 
 def test_coco_captions_streams_five_references_per_image_and_fits_its_vocabulary_by_streaming(tmp_path):
@@ -212,7 +199,9 @@ def test_coco_captions_streams_five_references_per_image_and_fits_its_vocabulary
     from zoo.data.stream import TfdsSplit
     from zoo.tasks.captioning import adapt_captions
 
-    with _mock_coco():
+    from conftest import mock_tfds_examples
+
+    with mock_tfds_examples(coco_split, num_examples=6):
         splits = load_dataset("coco_captions")
         assert splits.kind == "captioning" and splits.streamed
         assert isinstance(splits.test, TfdsSplit) and splits.test.example_fn.endswith(":coco_example")

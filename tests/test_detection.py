@@ -196,15 +196,15 @@ def test_pictures_and_serving_answer_in_the_sent_images_pixels(tmp_path):
 
 def test_yolo_streams_voc_through_preprocess_the_reader_and_the_task_map(tmp_path):
     # TFDS' mock data in place of VOC 2007 (the mock examples of the online loader's own test).
-    import tensorflow_datasets as tfds
-    from test_online_detection import MOCK_EXAMPLES, VOC, _mock_voc
+    from conftest import mock_tfds_examples
+    from test_online_detection import MOCK_EXAMPLES, VOC, voc_split
 
     from zoo.data.stream import read
     from zoo.pipeline import steps
 
     spec = zoo.get_spec("yolo")
     hparams = {**spec.defaults, **spec.small, "classes": 20}
-    with tfds.testing.mock_data(as_dataset_fn=_mock_voc):
+    with mock_tfds_examples(voc_split, num_examples=MOCK_EXAMPLES):
         meta = steps.preprocess("yolo", VOC, str(tmp_path / "prepared"), hparams=hparams,
                                 data_dir=str(tmp_path / "tfds"))
         mapped = get_task(spec.task).example_map(spec, hparams, meta.get("info", {}))

@@ -1,8 +1,8 @@
 """voc/2007, streamed from TensorFlow Datasets: the per-example box map and the reader, on mocked TFDS data.
 
 TFDS' automatic mock data cannot generate `voc` (its `objects` sequence gets a random length per feature), so
-the mock here supplies VOC-shaped examples: JPEG bytes (the reader skips decoding) and objects with boxes,
-labels and difficult flags.
+the mock here supplies VOC-shaped examples (`conftest.mock_tfds_examples`): images, encoded because the
+reader skips decoding, and objects with boxes, labels and difficult flags.
 """
 
 import numpy as np
@@ -43,25 +43,16 @@ def test_voc_example_keeps_the_encoded_image_and_the_boxes_and_classes_of_object
     assert none.shape == (0, 5)
 
 
-def _mock_voc(self, *args, **kwargs):
-    """VOC-shaped examples with 1-3 objects (the second one difficult), images still encoded."""
-    import tensorflow as tf
-
-    def examples():
-        for i in range(MOCK_EXAMPLES):
-            count = 1 + i % 3
-            yield {"image": _jpeg(30 + 4 * i, 50), "objects": _objects(count, [j == 1 for j in range(count)])}
-
-    signature = {"image": tf.TensorSpec((), tf.string), "objects": {
-        "bbox": tf.TensorSpec((None, 4), tf.float32), "label": tf.TensorSpec((None,), tf.int64),
-        "is_difficult": tf.TensorSpec((None,), tf.bool), "is_truncated": tf.TensorSpec((None,), tf.bool),
-        "pose": tf.TensorSpec((None,), tf.int64)}}
-    ds = tf.data.Dataset.from_generator(examples, output_signature=signature)
-    return ds.apply(tf.data.experimental.assert_cardinality(MOCK_EXAMPLES))
+def voc_split(split, count):
+    """VOC-shaped examples for `mock_tfds_examples`: 1-3 objects each (the second one difficult)."""
+    rng = np.random.default_rng(0)
+    objects = [_objects(1 + i % 3, [j == 1 for j in range(1 + i % 3)]) for i in range(count)]
+    return {"image": [rng.integers(0, 255, size=(30 + 4 * i, 50, 3)).astype("uint8") for i in range(count)],
+            "objects": {key: [o[key] for o in objects] for key in objects[0]}}
 
 
 def test_voc_streams_through_the_reader_into_fixed_shape_detection_targets(tmp_path):
-    import tensorflow_datasets as tfds
+    from conftest import mock_tfds_examples
 
     import zoo
     from zoo.data import load_dataset
@@ -71,7 +62,7 @@ def test_voc_streams_through_the_reader_into_fixed_shape_detection_targets(tmp_p
 
     spec = zoo.get_spec("faster_rcnn")
     hparams = {**spec.defaults, **spec.small, "classes": 20}
-    with tfds.testing.mock_data(as_dataset_fn=_mock_voc):
+    with mock_tfds_examples(voc_split, num_examples=MOCK_EXAMPLES):
         splits = load_dataset(VOC, data_dir=str(tmp_path / "tfds"))
         assert splits.kind == "detection" and splits.classes == 20 and splits.streamed
         assert splits.info["class_names"][:2] == ["aeroplane", "bicycle"] and len(splits.info["class_names"]) == 20
