@@ -297,8 +297,15 @@ def _rollback(args) -> int:
     return 0
 
 
-COMMANDS = {"list": _list, "show": _show, "compile": _compile, "submit": _submit, "run": _run, "serve": _serve,
-            "rollback": _rollback}
+COMMANDS = {
+    "list": _list,
+    "show": _show,
+    "compile": _compile,
+    "submit": _submit,
+    "run": _run,
+    "serve": _serve,
+    "rollback": _rollback,
+}
 
 
 # Top-level modules of the `pipelines` extra: without them the library works but no pipeline runs.
