@@ -29,19 +29,21 @@ def preprocess(model_name: str, dataset_name: str, hparams: str, seed: int, data
 
 
 def train(model_name: str, style: str, hparams: str, epochs: int, batch_size: int, learning_rate: float,
-          seed: int, data: Input[Dataset], model: Output[Model]):
-    """Train on the prepared data; the Model artifact holds model.keras, saved_model/ and metadata.json."""
+          seed: int, backend: str, data: Input[Dataset], model: Output[Model]):
+    """Train on the prepared data with `backend` (Keras' "tensorflow" or "jax"); the Model artifact holds
+    model.keras, saved_model/ (a TensorFlow SavedModel either way), logs/ (TensorBoard) and metadata.json."""
     import os
 
-    from zoo.pipeline import steps
+    from zoo.pipeline import runtime, steps  # neither imports Keras
 
     # Beside the output, so a retried (preempted) task finds the same backup and resumes from it.
     backup_dir = os.path.join(os.path.dirname(model.path), "backup")
     with steps.report_errors(model.path):
+        runtime.select_backend(backend)  # before anything imports Keras
         metadata = steps.train(model_name, data.path, model.path, style=style, hparams=hparams, epochs=epochs,
                                batch_size=batch_size, learning_rate=learning_rate, seed=seed,
                                backup_dir=backup_dir)
-    model.metadata.update({k: metadata[k] for k in ("model", "style", "dataset", "seed", "epochs_run",
+    model.metadata.update({k: metadata[k] for k in ("model", "style", "dataset", "seed", "epochs_run", "backend",
                                                     "strategy", "precision", "keras_version")})
     model.metadata["hparams"] = metadata["hparams"]
     model.metadata["framework"] = "keras"

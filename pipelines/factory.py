@@ -40,10 +40,17 @@ def make_pipeline(model_name: str, target: str = "local", image: str = DEFAULT_I
     default_dataset = spec.offline_datasets[0] if local or not spec.online_datasets else spec.online_datasets[0]
     default_hparams = json.dumps(dict(spec.small) if local else {}, sort_keys=True)
     recipe = spec.recipe
+    default_backend = "tensorflow"
     if not local:
         from pipelines import vertex
 
         vertex_options = vertex.options(**target_options)
+        default_backend = vertex_options.backend
+        if spec.tensorflow_only and default_backend != "tensorflow":
+            if target_options.get("backend"):  # asked for explicitly: an error; a preset's default: overruled
+                raise ValueError(f"{model_name} trains on the TensorFlow backend only ({spec.tensorflow_only}); "
+                                 f"it cannot train on {default_backend}.")
+            default_backend = "tensorflow"
     elif target_options:
         raise ValueError(f"Options {sorted(target_options)} apply only to the vertex target.")
 
@@ -56,6 +63,7 @@ def make_pipeline(model_name: str, target: str = "local", image: str = DEFAULT_I
         batch_size: int = recipe.batch_size,
         learning_rate: float = recipe.learning_rate,
         seed: int = 0,
+        backend: str = default_backend,
         data_dir: str = "",
         baseline_uri: str = "",
         registry_root: str = "",
@@ -69,7 +77,7 @@ def make_pipeline(model_name: str, target: str = "local", image: str = DEFAULT_I
         if not local:
             vertex.size_step(prep, vertex_options)
         training_args = dict(model_name=model_name, style=style, hparams=hparams, epochs=epochs,
-                             batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                             batch_size=batch_size, learning_rate=learning_rate, seed=seed, backend=backend,
                              data=prep.outputs["data"])
         if local:
             trained = comps.train(**training_args)

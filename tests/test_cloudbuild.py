@@ -277,6 +277,9 @@ def test_the_dockerfile_installs_the_locked_project_on_a_python_base_as_a_non_ro
     runs = " ".join(rest for instruction, rest in instructions if instruction == "RUN")
     assert "--constraint requirements/test.lock" in runs and "uv pip install --no-deps ." in runs
     assert "tensorflow[and-cuda]" in runs and "tensorflow-tpu==" in runs
+    assert "jax[cuda12]" in runs and "jax[tpu]" in runs and "--extra jax" in runs  # the JAX backend's builds
+    labels = " ".join(rest for instruction, rest in instructions if instruction == "LABEL")
+    assert 'ai.zoo.keras-backends="tensorflow,jax"' in labels
     env = " ".join(rest for instruction, rest in instructions if instruction == "ENV")
     assert "KERAS_BACKEND=tensorflow" in env
     users = [rest for instruction, rest in instructions if instruction == "USER"]

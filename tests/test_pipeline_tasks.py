@@ -12,6 +12,7 @@ test_pipeline_tasks_generative.py: catalog G's other kinds; test_pipeline_tasks_
 detection, captioning and style transfer); the identical reruns are in the slow tier.
 """
 
+import glob
 import json
 import os
 
@@ -25,6 +26,9 @@ REPRESENTATIVES = ("dnn_regression", "vae", "dcgan", "fcn")
 SEQUENCE_REPRESENTATIVES = ("seq2seq", "lstm_forecaster", "word2vec_skipgram", "bert", "gpt")
 GENERATIVE_REPRESENTATIVES = ("autoencoder", "sgan", "pix2pix", "nade", "diffusion")
 VISION_APP_REPRESENTATIVES = ("yolo", "image_captioning", "style_transfer")
+# Runs whose train step uses Keras' JAX backend (`zoo run --backend jax`): the deployed SavedModel must
+# answer as the JAX-trained model does. (Every other run trains on TensorFlow.)
+JAX_RUNS = ("dnn_regression",)
 # Plumbing runs that also shorten work outside training: style transfer's evaluation and every served request
 # optimise an image for `steps` steps (200 by default).
 PLUMBING_HPARAMS = {"style_transfer": ("--hparam", "steps=20")}
@@ -59,6 +63,8 @@ def test_a_local_run_deploys_with_the_tasks_gate_metric_and_direction(name, root
     out = deploys_with_its_gate(name, root, capsys)
     if name in ("vae", "dcgan"):  # the generators' sample progression is on the run's pictures
         assert "_progression.png" in out and "_progression.gif" in out, out
+    if name in JAX_RUNS:
+        serves_what_jax_trained(name, os.path.join(root, name))
 
 
 def deploys_with_its_gate(name, root, capsys):
@@ -66,7 +72,7 @@ def deploys_with_its_gate(name, root, capsys):
 
     spec = zoo.get_spec(name)
     folder = os.path.join(root, name)
-    argv = ["run", name, "--local", "--root", folder]
+    argv = ["run", name, "--local", "--root", folder] + (["--backend", "jax"] if name in JAX_RUNS else [])
     if name in PLUMBING_ONLY:
         argv += ["--epochs", "1", f"--floor={'-inf' if spec.gate.direction == 'max' else 'inf'}",
                  *PLUMBING_HPARAMS.get(name, ())]
@@ -79,6 +85,36 @@ def deploys_with_its_gate(name, root, capsys):
         baseline = json.load(f)
     assert baseline["metric"] == spec.gate.metric and baseline["direction"] == spec.gate.direction
     return out
+
+
+def serves_what_jax_trained(name, folder):
+    """The deployed version was trained on JAX and serves, through the prediction server's own Predictor, what
+    the model.keras file predicts when JAX loads it again in a fresh process (independent of the train
+    step's own check, which it also recorded)."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from zoo.pipeline import steps
+    from zoo.pipeline.serving import Predictor
+
+    version = os.path.join(folder, "registry", name, "1")
+    with open(os.path.join(version, "metadata.json")) as f:
+        metadata = json.load(f)
+    assert metadata["backend"] == "jax" and metadata["backend_check"]["served"]["compared"], metadata
+    (data,) = glob.glob(os.path.join(folder, "pipeline_root", "*", "*", "preprocess", "data"))
+    x = steps.load_prepared(data, "test")[0][:32].astype("float32")
+    np.save(os.path.join(folder, "x.npy"), x)
+    code = ("import numpy as np, zoo, keras; assert keras.backend.backend() == 'jax'; "
+            f"m = zoo.load_model({os.path.join(version, 'model.keras')!r}); "
+            f"np.save({os.path.join(folder, 'y.npy')!r}, m.predict(np.load({os.path.join(folder, 'x.npy')!r}), verbose=0))")
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "KERAS_BACKEND": "jax"},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    served = Predictor(os.path.join(version, "saved_model")).predict({"instances": x.tolist()})["predictions"]
+    np.testing.assert_allclose(np.asarray(served, dtype="float32").reshape(len(x), -1),
+                               np.load(os.path.join(folder, "y.npy")).reshape(len(x), -1), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.slow

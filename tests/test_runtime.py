@@ -310,3 +310,77 @@ def test_multi_worker_mirrored_strategy_trains_lenet5_with_two_worker_processes(
     a = zoo.load_model(os.path.join(chief["model_dir"], "model.keras")).get_weights()
     b = zoo.load_model(os.path.join(worker["model_dir"], "model.keras")).get_weights()
     assert len(a) == len(b) and all(np.allclose(x, y) for x, y in zip(a, b, strict=True))
+
+
+# ----------------------------------------------------------------------------------------- the JAX backend
+def test_backends_are_checked_and_chosen_before_keras_is_imported():
+    with pytest.raises(ValueError, match="Unknown backend 'torch'. Allowed: tensorflow, jax."):
+        runtime.check_backend("torch")
+    with pytest.raises(ValueError, match="Unknown backend"):
+        Environment(backend="numpy")
+    import keras  # this process runs TensorFlow's Keras: it cannot switch any more
+
+    runtime.select_backend(keras.backend.backend())
+    with pytest.raises(RuntimeError, match="already imported with the 'tensorflow' backend.*KERAS_BACKEND=jax"):
+        runtime.select_backend("jax")
+
+
+def test_on_jax_the_strategy_is_keras_data_parallel_over_the_devices_found():
+    one = Environment(backend="jax", devices=("cpu:0",))
+    assert runtime.strategy_name(one) == "default" and runtime.precision_policy(one) == "float32"
+    gpus = Environment(backend="jax", gpus=8, devices=tuple(f"gpu:{i}" for i in range(8)))
+    assert runtime.strategy_name(gpus) == "DataParallel" and runtime.precision_policy(gpus) == "mixed_float16"
+    tpu = Environment(backend="jax", tpu="local", devices=tuple(f"tpu:{i}" for i in range(4)))
+    assert runtime.strategy_name(tpu) == "DataParallel" and runtime.precision_policy(tpu) == "mixed_bfloat16"
+    assert "jax: found 4 JAX device(s) (tpu:0, tpu:1, tpu:2, tpu:3)" in runtime.describe(tpu)
+
+
+def test_a_vertex_cluster_becomes_jax_processes_numbered_chief_first():
+    env = {"TF_CONFIG": vertex_tf_config("worker", 1)}
+    worker = runtime.Environment(backend="jax", **{k: v for k, v in vars(runtime.detect(
+        env, gpus=0, tpu_devices=[], backend="tensorflow")).items() if k != "backend"})
+    assert runtime.jax_processes(worker) == {
+        "job_addresses": "cmle-training-workerpool0-ab12-0:2222,cmle-training-workerpool1-ab12-0:2222,"
+                         "cmle-training-workerpool1-ab12-1:2222",
+        "num_processes": 3, "process_id": 2}
+    assert runtime.jax_processes(Environment(backend="jax")) is None
+
+
+def test_tensorflow_only_models_refuse_the_jax_backend_before_training(tmp_path):
+    with pytest.raises(ValueError, match="dcgan trains on the TensorFlow backend only .*cannot train on jax"):
+        steps.train("dcgan", str(tmp_path / "no-data"), str(tmp_path / "model"),
+                    environment=Environment(backend="jax", devices=("cpu:0",)))
+
+
+def test_the_train_step_runs_data_parallel_on_two_jax_devices_and_exports_a_matching_saved_model(
+        digits_for_lenet5, tmp_path):
+    """Keras' distribution API on the JAX backend (two CPU devices), then the TensorFlow SavedModel written
+    from the .keras file, checked against the JAX model's own predictions."""
+    code = f"""
+    import json
+    import keras
+    from zoo.pipeline import steps
+
+    metadata = steps.train("lenet5", {digits_for_lenet5!r}, {str(tmp_path / "model")!r}, epochs=2, batch_size=16)
+    model = keras.saving.load_model({str(tmp_path / "model" / "model.keras")!r})
+    print(json.dumps({{k: metadata[k] for k in ("backend", "strategy", "replicas", "global_batch_size",
+                                                "backend_check", "history", "tensorboard")}}))
+    """
+    env = {**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "jax: found 2 JAX device(s) (cpu:0, cpu:1) -> DataParallel" in result.stdout
+    metadata = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (metadata["backend"], metadata["strategy"], metadata["replicas"]) == ("jax", "DataParallel", 2)
+    assert metadata["global_batch_size"] == 32
+    assert metadata["history"]["val_accuracy"][-1] > 0.8, metadata["history"]
+    for check in ("loaded", "served"):
+        assert metadata["backend_check"][check]["compared"], metadata["backend_check"]
+        assert metadata["backend_check"][check]["max_abs_diff"] < 1e-4
+    from zoo.pipeline.serving import Predictor
+
+    x = steps.load_prepared(digits_for_lenet5, "test")[0][:16]
+    served = Predictor(str(tmp_path / "model" / "saved_model")).predict({"instances": x.tolist()})["predictions"]
+    assert np.asarray(served).shape == (16, 10)
+    assert os.listdir(os.path.join(metadata["tensorboard"], "train"))

@@ -238,7 +238,7 @@ def block_shuffle(ds, block: int, seed):
 
 
 def read(data_dir: str, split: str, *, batch_size: int, shuffle: bool = False, seed: "int | EpochSeed" = 0,
-         example_map=None, shuffle_buffer: int = SHUFFLE_BUFFER, meta: dict | None = None):
+         example_map=None, shuffle_buffer: int = SHUFFLE_BUFFER, meta: dict | None = None, batch_multiple: int = 1):
     """Batches of one split of a prepared dataset, ready for `fit`, `predict` or a task's evaluation.
 
     Args:
@@ -251,6 +251,9 @@ def read(data_dir: str, split: str, *, batch_size: int, shuffle: bool = False, s
         example_map: the task's per-example `(x, y) -> (inputs, targets)` function, applied after `prepare`.
         shuffle_buffer: examples held for shuffling (bounded, whatever the split's size); a small dataset
             held in memory is permuted whole.
+        batch_multiple: every batch's size is a multiple of this (the last one is cut down to one, fewer than
+            `batch_multiple` examples are left out): Keras' DataParallel on JAX splits each batch evenly
+            across devices and cannot take a remainder, as `tf.distribute` can.
     """
     import tensorflow as tf
 
@@ -285,7 +288,27 @@ def read(data_dir: str, split: str, *, batch_size: int, shuffle: bool = False, s
         ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if example_map is not None:
         ds = ds.map(example_map, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size)
+    if batch_multiple > 1:
+        ds = _whole_multiples(ds, size, batch_size, batch_multiple)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _whole_multiples(ds, size: int, batch_size: int, multiple: int):
+    """Batches of `ds` (of `size` examples in batches of `batch_size`) cut to a multiple of `multiple`."""
+    import tensorflow as tf
+
+    last = size % batch_size // multiple * multiple
+    if batch_size % multiple:
+        raise ValueError(f"The batch size ({batch_size}) must be a multiple of {multiple} (the devices).")
+
+    def cut(*batch):
+        kept = tf.shape(tf.nest.flatten(batch)[0])[0] // multiple * multiple
+        batch = tf.nest.map_structure(lambda t: t[:kept], batch)
+        return batch if len(batch) > 1 else batch[0]
+
+    ds = ds.map(cut).filter(lambda *batch: tf.shape(tf.nest.flatten(batch)[0])[0] > 0)
+    return ds.apply(tf.data.experimental.assert_cardinality(size // batch_size + (1 if last else 0)))
 
 
 def _static_seed(seed) -> int:

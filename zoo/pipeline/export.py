@@ -70,3 +70,117 @@ def float32_copy(model):
         raise ValueError(f"{model.name}: a layer still computes in 16 bits after the float32 rebuild; its "
                          "get_config must pass `dtype` on to the layers it creates.")
     return copy
+
+
+# ------------------------------------------------------------------- models trained on another backend
+# A JAX-trained model is exported by TensorFlow from its .keras file (steps.export_in_tensorflow); a probe
+# of a few validation inputs and the trained model's predictions on them proves the export serves that model.
+PROBE_RTOL, PROBE_ATOL = 1e-3, 1e-4
+
+
+def _flat_inputs(inputs) -> dict:
+    import numpy as np
+
+    if isinstance(inputs, dict):
+        return {f"x/{name}": np.asarray(value) for name, value in inputs.items()}
+    if isinstance(inputs, (list, tuple)):
+        return {f"x/{i}": np.asarray(value) for i, value in enumerate(inputs)}
+    return {"x": np.asarray(inputs)}
+
+
+def _inputs_from(flat: dict):
+    if "x" in flat:
+        return flat["x"]
+    names = [key[2:] for key in flat if key.startswith("x/")]
+    if all(name.isdigit() for name in names):
+        return [flat[f"x/{i}"] for i in range(len(names))]
+    return {name: flat[f"x/{name}"] for name in names}
+
+
+def save_probe(path: str, model, inputs, count: int) -> None:
+    """Save `count` examples of `inputs` and `model`'s predictions on them to `path` (an .npz file).
+
+    A model whose predictions differ between two calls (it samples) is marked stochastic: only its inputs
+    and output shapes can be compared then.
+    """
+    import keras
+    import numpy as np
+
+    flat = {key: value[:count] for key, value in _flat_inputs(inputs).items()}
+    x = _inputs_from(flat)
+    first = [np.asarray(y) for y in keras.tree.flatten(model.predict(x, verbose=0))]
+    again = [np.asarray(y) for y in keras.tree.flatten(model.predict(x, verbose=0))]
+    stochastic = not all(np.array_equal(a, b) for a, b in zip(first, again))
+    outputs = {f"y/{i}": y for i, y in enumerate(first)}
+    np.savez(path, stochastic=np.asarray(stochastic), **flat, **outputs)
+
+
+def _signature_inputs(signature, x):
+    """`x` as the keyword arguments of a SavedModel signature, or None when the signature takes other inputs."""
+    specs = signature.structured_input_signature[1]
+    given = x if isinstance(x, dict) else dict(zip(sorted(specs), x if isinstance(x, list) else [x]))
+    if sorted(given) != sorted(specs) or len(given) != len(specs):
+        return None
+    for name, spec in specs.items():
+        value = given[name]
+        if spec.dtype.is_floating != (value.dtype.kind == "f") or not spec.shape.is_compatible_with(value.shape):
+            return None
+        given[name] = value.astype(spec.dtype.as_numpy_dtype)
+    return given
+
+
+def compare_probe(path: str, target) -> dict:
+    """Compare the probe's predictions with `target`'s: a Keras model, or a SavedModel folder (its serving
+    signature, when it takes the model's own inputs). A mismatch raises a one-line ValueError; a comparison
+    that does not apply says why."""
+    import keras
+    import numpy as np
+
+    with np.load(path) as data:
+        probe = {key: data[key] for key in data.files}
+    x = _inputs_from({k: v for k, v in probe.items() if k.startswith("x")})
+    expected = [probe[f"y/{i}"] for i in range(sum(k.startswith("y/") for k in probe))]
+    if isinstance(target, str):
+        import tensorflow as tf
+
+        signature = tf.saved_model.load(target).signatures["serving_default"]
+        kwargs = _signature_inputs(signature, x)
+        if kwargs is None:
+            return {"compared": False, "why": "the serving signature takes other inputs than the model"}
+        answer = signature(**kwargs)
+        got = [np.asarray(answer[name]) for name in sorted(answer)]
+    else:
+        got = [np.asarray(y) for y in keras.tree.flatten(target.predict(x, verbose=0))]
+    if len(got) != len(expected) or any(g.shape != e.shape for g, e in zip(got, expected)):
+        return {"compared": False, "why": f"outputs {[g.shape for g in got]} differ from the model's "
+                                          f"{[e.shape for e in expected]}"}
+    if bool(probe["stochastic"]):
+        return {"compared": False, "why": "the model samples: its predictions differ from call to call"}
+    worst = max((float(np.max(np.abs(g.astype("float64") - e))) for g, e in zip(got, expected) if g.size), default=0.0)
+    if not all(np.allclose(g, e, rtol=PROBE_RTOL, atol=PROBE_ATOL) for g, e in zip(got, expected)):
+        raise ValueError(f"the exported model's predictions differ from the trained model's by up to {worst:.3g}")
+    return {"compared": True, "examples": int(len(keras.tree.flatten(x)[0])), "max_abs_diff": worst}
+
+
+def main(argv=None) -> int:
+    """`python -m zoo.pipeline.export MODEL DATA_DIR MODEL_DIR HPARAMS_JSON PROBE` on the TensorFlow backend:
+    the child process of `steps.export_in_tensorflow`; prints the check as one JSON line."""
+    import json
+    import sys
+
+    from zoo.pipeline import steps
+
+    model_name, data_dir, model_dir, config, probe = argv if argv is not None else sys.argv[1:]
+    try:
+        check = steps.export_from_keras_file(model_name, data_dir, model_dir, json.loads(config), probe)
+    except ValueError as err:
+        print(f"{model_name}: {' '.join(str(err).split())}", file=sys.stderr)
+        return 1
+    print(json.dumps(check))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

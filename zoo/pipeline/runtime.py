@@ -27,6 +27,14 @@ roles "chief" (worker pool 0) and "worker" (pool 1); a single-replica job gets a
 malformed `TF_CONFIG` is a one-line `ValueError`, and so are parameter servers (this zoo trains
 synchronously).
 
+The JAX backend (`zoo run/submit --backend jax`; the TPU preset's default). The process selects it before
+Keras is imported (`select_backend`). There is no `tf.distribute` then: Keras' distribution API shards each
+batch over the devices JAX finds (`keras.distribution.DataParallel`: GPUs, TPU chips, or CPU devices that
+`XLA_FLAGS=--xla_force_host_platform_device_count=N` creates), and a TF_CONFIG cluster of several replicas
+becomes `keras.distribution.initialize` (one JAX process per replica, the chief's address as coordinator).
+TensorFlow still reads the data (tf.data) and writes the serving SavedModel; it is kept off the GPUs so
+that JAX has their memory.
+
 Overrides (documented hooks, e.g. to debug a model that diverges under float16):
   `ZOO_PRECISION=float32|mixed_float16|mixed_bfloat16` forces the policy; `ZOO_TPU` as above.
 Tests inject an `Environment` (with `devices=("/cpu:0", "/cpu:1")` MirroredStrategy runs on two logical CPUs).
@@ -41,6 +49,8 @@ import os
 from typing import Mapping, Sequence
 
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+# Keras backends the train step can use; the serving model is a TensorFlow SavedModel either way.
+BACKENDS = ("tensorflow", "jax")
 SYNC_ROLES = ("chief", "worker")  # the replicas that train in MultiWorkerMirroredStrategy
 KNOWN_ROLES = SYNC_ROLES + ("ps", "evaluator")
 TPU_DEVICE_GLOB = "/dev/accel[0-9]*"  # TPU VM chips; /dev/accel/ (a folder) is the kernel's NPU class
@@ -59,6 +69,7 @@ class Environment:
         cluster: the cluster as ((role, (address, ...)), ...), for MultiWorkerMirroredStrategy.
         devices: devices to mirror over, overriding "all GPUs" (tests use two logical CPUs).
         precision: a forced dtype policy, or None to choose from the hardware.
+        backend: the Keras backend that trains ("tensorflow" or "jax").
     """
 
     tpu: str | None = None
@@ -69,8 +80,10 @@ class Environment:
     cluster: tuple[tuple[str, tuple[str, ...]], ...] = ()
     devices: tuple[str, ...] = ()
     precision: str | None = None
+    backend: str = "tensorflow"
 
     def __post_init__(self):
+        check_backend(self.backend)
         if self.precision is not None and self.precision not in POLICIES:
             raise ValueError(f"Unknown precision policy {self.precision!r}. Allowed: {', '.join(POLICIES)}.")
         if self.gpus < 0 or self.workers < 1:
@@ -126,6 +139,36 @@ def _parse_tf_config(text: str) -> tuple[dict[str, list[str]], str | None, int]:
     return cluster, task_type, index
 
 
+def check_backend(name: str) -> str:
+    """`name` if the train step can use it as Keras backend; else a one-line ValueError."""
+    if name not in BACKENDS:
+        raise ValueError(f"Unknown backend {name!r}. Allowed: {', '.join(BACKENDS)}.")
+    return name
+
+
+def select_backend(name: str) -> None:
+    """Make `name` this process's Keras backend. Keras reads KERAS_BACKEND once, when it is first imported,
+    so a process that imported Keras with another backend cannot switch: that is a one-line error."""
+    import sys
+
+    check_backend(name)
+    if "keras" in sys.modules:
+        import keras
+
+        if keras.backend.backend() != name:
+            raise RuntimeError(f"Keras was already imported with the {keras.backend.backend()!r} backend in this "
+                               f"process; set KERAS_BACKEND={name} before importing Keras.")
+    os.environ["KERAS_BACKEND"] = name
+
+
+def _jax_devices() -> tuple[str, list[str]]:
+    """JAX's platform (cpu, gpu, tpu) and its devices here, named platform:id."""
+    import jax
+
+    devices = jax.local_devices()
+    return devices[0].platform, [f"{d.platform}:{d.id}" for d in devices]
+
+
 def _tpu_from(env: Mapping[str, str], tpu_devices: Sequence[str]) -> str | None:
     explicit = env.get("ZOO_TPU", "").strip()
     if explicit:
@@ -136,14 +179,21 @@ def _tpu_from(env: Mapping[str, str], tpu_devices: Sequence[str]) -> str | None:
 
 
 def detect(env: Mapping[str, str] | None = None, gpus: int | None = None,
-           tpu_devices: Sequence[str] | None = None) -> Environment:
+           tpu_devices: Sequence[str] | None = None, backend: str | None = None) -> Environment:
     """Inspect the environment: TPU, visible GPUs, TF_CONFIG's cluster. Each input is injectable for tests.
 
     Args:
         env: the environment variables (default `os.environ`).
         gpus: the number of visible GPUs (default: ask TensorFlow, which does not initialise the runtime).
         tpu_devices: TPU device files (default: those matching /dev/accel<N>).
+        backend: the Keras backend (default: Keras' own). On JAX, JAX's device list says what is here.
     """
+    if backend is None:
+        import keras
+
+        backend = keras.backend.backend()
+    if check_backend(backend) == "jax":
+        return _detect_jax(os.environ if env is None else env)
     env = os.environ if env is None else env
     tpu_devices = sorted(glob.glob(TPU_DEVICE_GLOB)) if tpu_devices is None else list(tpu_devices)
     cluster, task_type, task_index = ({}, None, 0)
@@ -164,7 +214,36 @@ def detect(env: Mapping[str, str] | None = None, gpus: int | None = None,
     )
 
 
+def _detect_jax(env: Mapping[str, str]) -> Environment:
+    cluster, task_type, task_index = ({}, None, 0)
+    if env.get("TF_CONFIG", "").strip():
+        cluster, task_type, task_index = _parse_tf_config(env["TF_CONFIG"])
+    precision = env.get("ZOO_PRECISION", "").strip() or None
+    if precision is not None and precision not in POLICIES:
+        raise ValueError(f"ZOO_PRECISION must be one of {', '.join(POLICIES)}. Received: {precision!r}")
+    found = Environment(
+        backend="jax", workers=max(sum(len(cluster.get(role, [])) for role in SYNC_ROLES), 1), task_type=task_type,
+        task_index=task_index, cluster=tuple((role, tuple(a)) for role, a in sorted(cluster.items()) if a),
+        precision=precision,
+    )
+    # JAX's processes must meet before JAX lists (or runs on) any device.
+    processes = jax_processes(found)
+    if processes and not _JAX_INITIALIZED:
+        import keras
+
+        keras.distribution.initialize(**processes)
+        _JAX_INITIALIZED.append(processes["process_id"])
+    platform, devices = _jax_devices()
+    return dataclasses.replace(found, tpu="local" if platform == "tpu" else None,
+                               gpus=len(devices) if platform == "gpu" else 0, devices=tuple(devices))
+
+
+_JAX_INITIALIZED: list = []  # keras.distribution.initialize runs once per process
+
+
 def strategy_name(environment: Environment) -> str:
+    if environment.backend == "jax":
+        return "DataParallel" if len(environment.devices) > 1 or environment.workers > 1 else "default"
     if environment.tpu:
         return "TPUStrategy"
     if environment.workers > 1:
@@ -191,7 +270,10 @@ def describe(environment: Environment) -> str:
     found = [f"TPU {environment.tpu!r}" if environment.tpu else f"{environment.gpus} GPU(s)"]
     if environment.workers > 1:
         found.append(f"{environment.workers} workers, this is {environment.task_type}:{environment.task_index}")
-    return (f"found {', '.join(found)} -> {strategy_name(environment)}, "
+    if environment.backend == "jax":
+        found = [f"{len(environment.devices)} JAX device(s) ({', '.join(environment.devices[:4])}"
+                 f"{', ...' if len(environment.devices) > 4 else ''})"] + found[1:]
+    return (f"{environment.backend}: found {', '.join(found)} -> {strategy_name(environment)}, "
             f"precision {precision_policy(environment)}")
 
 
@@ -225,6 +307,8 @@ def make_strategy(environment: Environment):
     MultiWorkerMirroredStrategy gets the cluster that `detect` read (not TF_CONFIG again), so an injected
     environment and the strategy agree. It must be created before TensorFlow runs any op in the process.
     """
+    if environment.backend == "jax":
+        return KerasDistribution(environment)
     import tensorflow as tf
 
     name = strategy_name(environment)
@@ -239,6 +323,58 @@ def make_strategy(environment: Environment):
     if name == "MirroredStrategy":
         return tf.distribute.MirroredStrategy(devices=list(environment.devices) or None)
     return tf.distribute.get_strategy()
+
+
+def jax_processes(environment: Environment) -> dict | None:
+    """`keras.distribution.initialize`'s arguments for a cluster of several replicas (None for one).
+
+    Vertex AI's TF_CONFIG lists the chief (pool 0) then the workers (pool 1); JAX numbers its processes the
+    same way, and process 0's address is the coordinator that every process dials.
+    """
+    if environment.workers <= 1:
+        return None
+    roles = dict(environment.cluster)
+    addresses = list(roles.get("chief", ())) + list(roles.get("worker", ()))
+    offset = len(roles.get("chief", ())) if environment.task_type == "worker" else 0
+    return {"job_addresses": ",".join(addresses), "num_processes": len(addresses),
+            "process_id": offset + environment.task_index}
+
+
+class KerasDistribution:
+    """The JAX backend's counterpart of a `tf.distribute.Strategy`, as the train step uses one.
+
+    Made before anything runs on JAX (after `detect`, which joins the processes of a multi-replica job): it
+    hides the GPUs from TensorFlow (which only feeds data there) and, on several devices, makes
+    `keras.distribution.DataParallel` the global distribution, so variables are replicated and each batch is
+    split across devices. `scope()` has nothing to enter (the distribution is global); `close()` removes it.
+    """
+
+    def __init__(self, environment: Environment):
+        import keras
+        import tensorflow as tf
+
+        try:
+            tf.config.set_visible_devices([], "GPU")
+        except RuntimeError:  # TensorFlow already ran an op on a GPU: too late to hide it
+            pass
+        devices = keras.distribution.list_devices()
+        self.num_replicas_in_sync = len(devices)
+        self.distribution = None
+        if strategy_name(environment) == "DataParallel":
+            self.distribution = keras.distribution.DataParallel(devices=devices)
+            keras.distribution.set_distribution(self.distribution)
+
+    def scope(self):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def close(self) -> None:
+        if self.distribution is not None:
+            import keras
+
+            keras.distribution.set_distribution(None)
+            self.distribution = None
 
 
 def _reduce_nested(strategy):
@@ -278,3 +414,17 @@ def task_dir(base: str, environment: Environment) -> str:
     if environment.is_chief:
         return base
     return os.path.join(base, f"{environment.task_type}-{environment.task_index}")
+
+
+# Vertex AI sets this in a custom job that has a TensorBoard instance attached (`zoo submit --tensorboard`):
+# a gs:// folder that Vertex uploads to the instance while the job runs.
+VERTEX_TENSORBOARD_ENV = "AIP_TENSORBOARD_LOG_DIR"
+
+
+def tensorboard_dir(model_dir: str, environment: Environment, env: Mapping[str, str] | None = None) -> str:
+    """Where the train step's TensorBoard callback writes: Vertex AI's log folder when it gives one, else
+    `model_dir/logs` (in the Model artifact, so `tensorboard --logdir` finds a run's curves beside its model).
+    Each replica of a multi-worker job writes its own subfolder."""
+    env = os.environ if env is None else env
+    base = env.get(VERTEX_TENSORBOARD_ENV, "").strip() or os.path.join(model_dir, "logs")
+    return task_dir(base, environment)
