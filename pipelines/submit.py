@@ -2,6 +2,12 @@
 
 `build_job` compiles the Vertex target and builds the real `aiplatform.PipelineJob`; with `offline=True` it
 uses anonymous credentials, so `zoo submit --dry-run` shows the exact request without a network.
+
+Experiments (`zoo submit --experiment NAME`): `PipelineJob.submit(experiment=NAME)` creates the Vertex AI
+Experiment if needed and adds the run to it; Vertex AI then shows the pipeline's parameters (dataset, style,
+hparams, epochs, batch_size, learning_rate, seed, backend, ...) as the run's parameters and the evaluate
+step's `system.Metrics` artifact (every test metric) as its metrics, so runs of a model compare side by side.
+TensorBoard (`--tensorboard`): see `pipelines.vertex.train_task`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,26 @@ from typing import Any
 # The characters of a project id; its length (6-30) is left to Google Cloud, so short test ids work offline.
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")
 REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+# Vertex AI Experiment names: lower-case letters, digits and hyphens, starting with a letter or digit, at
+# most 128 characters (a Metadata context id).
+EXPERIMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
+
+
+def check_experiment(name: str | None) -> None:
+    """A one-line ValueError unless `name` is None or a valid Vertex AI Experiment name."""
+    if name is not None and not EXPERIMENT.match(name):
+        raise ValueError(f"--experiment must be lower-case letters, digits and hyphens (starting with a letter "
+                         f"or digit, at most 128 characters). Received: {name!r}")
+
+
+def check_tensorboard_region(tensorboard: str, region: str) -> None:
+    """Vertex AI uploads a job's logs only to a TensorBoard instance in the job's own region."""
+    from pipelines.vertex import TENSORBOARD, check_tensorboard
+
+    check_tensorboard(tensorboard)
+    found = TENSORBOARD.match(tensorboard or "")
+    if found and found.group(2) != region:
+        raise ValueError(f"--tensorboard must be in the pipeline's region {region}. Received: {tensorboard!r}")
 
 
 def check_target(project: str, region: str, pipeline_root: str, baseline_uri: str | None) -> None:
@@ -31,8 +57,10 @@ def check_target(project: str, region: str, pipeline_root: str, baseline_uri: st
 def build_job(model_name: str, *, project: str, region: str, pipeline_root: str, image: str | None = None,
               baseline_uri: str | None = None, dataset: str | None = None, style: str = "functional",
               epochs: int | None = None, hparams: dict[str, Any] | None = None, require_significance: bool = False,
-              offline: bool = False, service_account: str = "", **machine):
-    """The `aiplatform.PipelineJob` that runs `model_name`'s pipeline on Vertex AI."""
+              batch_size: int | None = None, learning_rate: float | None = None, offline: bool = False,
+              service_account: str = "", experiment: str | None = None, **machine):
+    """The `aiplatform.PipelineJob` that runs `model_name`'s pipeline on Vertex AI (`experiment` is only
+    checked here: it is given to `submit`)."""
     from google.cloud import aiplatform
 
     from pipelines.compiler import compile_pipeline
@@ -40,6 +68,8 @@ def build_job(model_name: str, *, project: str, region: str, pipeline_root: str,
     from zoo.registry import check_dataset, get_spec, resolve_hparams
 
     check_target(project, region, pipeline_root, baseline_uri)
+    check_experiment(experiment)
+    check_tensorboard_region(machine.get("tensorboard", ""), region)
     if machine.get("serving_image") == "prebuilt":
         from zoo.pipeline.vertex_deploy import prebuilt_image_uri
 
@@ -48,8 +78,9 @@ def build_job(model_name: str, *, project: str, region: str, pipeline_root: str,
     if dataset:
         check_dataset(spec, dataset)
     resolve_hparams(spec, hparams or {})
-    if epochs is not None and epochs < 1:
-        raise ValueError(f"--epochs must be positive. Received: {epochs}")
+    for flag, value in (("--epochs", epochs), ("--batch-size", batch_size), ("--learning-rate", learning_rate)):
+        if value is not None and not value > 0:
+            raise ValueError(f"{flag} must be positive. Received: {value}")
     parameters: dict[str, Any] = {
         "style": style, "hparams": json.dumps(hparams or {}, sort_keys=True),
         "baseline_uri": baseline_uri or pipeline_root.rstrip("/") + "/baselines",
@@ -59,6 +90,10 @@ def build_job(model_name: str, *, project: str, region: str, pipeline_root: str,
         parameters["dataset"] = dataset
     if epochs is not None:
         parameters["epochs"] = epochs
+    if batch_size is not None:
+        parameters["batch_size"] = int(batch_size)
+    if learning_rate is not None:
+        parameters["learning_rate"] = float(learning_rate)
     credentials = None
     if offline:
         from google.auth.credentials import AnonymousCredentials
@@ -74,7 +109,22 @@ def build_job(model_name: str, *, project: str, region: str, pipeline_root: str,
         )
 
 
-def submit(job, service_account: str = "") -> str:
-    """Submit `job` (needs Google Cloud credentials); returns where to watch it."""
-    job.submit(service_account=service_account or None)
-    return f"submitted {job.resource_name}\n{job._dashboard_uri()}"
+def dry_run(job, experiment: str | None = None) -> dict:
+    """What `zoo submit --dry-run` prints: the PipelineJob request, and the experiment the run would join
+    (not a field of the request: the SDK adds the run to the experiment once it is created)."""
+    shown = job.to_dict()
+    if experiment:
+        shown["experiment"] = experiment
+    return shown
+
+
+def submit(job, service_account: str = "", experiment: str | None = None) -> str:
+    """Submit `job` (needs Google Cloud credentials), in Vertex AI Experiment `experiment` if given; returns
+    where to watch it."""
+    check_experiment(experiment)
+    job.submit(service_account=service_account or None, experiment=experiment or None)
+    where = f"submitted {job.resource_name}\n{job._dashboard_uri()}"
+    if experiment:
+        where += (f"\nexperiment {experiment}: https://console.cloud.google.com/vertex-ai/experiments/locations/"
+                  f"{job.location}/experiments/{experiment}?project={job.project}")
+    return where

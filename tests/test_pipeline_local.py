@@ -37,6 +37,10 @@ def test_first_run_deploys_a_versioned_model_and_records_the_baseline(first_run,
     assert baseline["value"] == pytest.approx(s.value) and baseline["version"] == "1"
     text = "\n".join(s.lines())
     assert "gate: DEPLOY" in text and f"deployed: version 1 at {version_dir}" in text
+    # Training curves: TensorBoard event files (training, validation) in the run's folder; the summary says where.
+    assert s.tensorboard.startswith(s.run_dir) and f"training curves: tensorboard --logdir {s.tensorboard}" in text \
+        and all(any(f.startswith("events.out.tfevents.") for f in os.listdir(os.path.join(s.tensorboard, run)))
+                for run in ("train", "validation"))
 
 
 def test_a_second_identical_run_does_not_deploy_and_says_why(first_run, root):
@@ -61,6 +65,16 @@ def test_a_corrupt_baseline_fails_the_gate_and_deploys_nothing(first_run, root, 
     out = capsys.readouterr().out
     assert "FAILED: gate: BaselineError: Corrupt baseline" in out
     assert [v for v in os.listdir(os.path.join(root, "registry", "lenet5")) if v.isdigit()] == ["1"]
+
+
+def test_zoo_runs_lists_this_modules_runs_newest_first(first_run, root, capsys):
+    from zoo.cli import main
+
+    capsys.readouterr()
+    assert main(["runs", "lenet5", "--root", root, "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert len(runs) >= 2 and runs[-1]["run_dir"] == first_run.run_dir and runs[-1]["deployed_version"] == "1"
+    assert [r["started"] for r in runs] == sorted((r["started"] for r in runs), reverse=True)
 
 
 def test_a_nan_loss_fails_the_train_step_with_a_one_line_reason(tmp_path, capsys):

@@ -42,6 +42,23 @@ def test_tpu_preset_asks_for_a_tpu_v5e_host_and_tells_training_it_is_on_a_tpu(tm
     assert {"name": "ZOO_TPU", "value": "local"} in pool["container_spec"]["env"]
 
 
+def _backend(spec):
+    return spec["root"]["inputDefinitions"]["parameters"]["backend"]["defaultValue"]
+
+
+def test_each_preset_says_which_keras_backend_it_trains_with(tmp_path):
+    assert _backend(_compiled(tmp_path, accelerator="gpu")) == "tensorflow"
+    assert _backend(_compiled(tmp_path, accelerator="tpu")) == "jax"  # DataParallel over the chips, bfloat16
+    assert _backend(_compiled(tmp_path, accelerator="gpu", backend="jax")) == "jax"
+    # A model whose training needs TensorFlow keeps it on the TPU preset; asking for JAX is an error.
+    with open(compile_pipeline("dcgan", str(tmp_path), target="vertex", image=IMAGE, accelerator="tpu")) as f:
+        assert _backend(json.load(f)) == "tensorflow"
+    with pytest.raises(ValueError, match="dcgan trains on the TensorFlow backend only"):
+        compile_pipeline("dcgan", str(tmp_path), target="vertex", image=IMAGE, backend="jax")
+    with pytest.raises(ValueError, match="Unknown backend 'torch'"):
+        compile_pipeline("lenet5", str(tmp_path), target="vertex", image=IMAGE, backend="torch")
+
+
 def test_overrides_replicas_and_spot(tmp_path):
     spec = _compiled(tmp_path, accelerator="multi-gpu", machine_type="a2-highgpu-8g", accelerator_count=8,
                      replica_count=3, spot=True)
