@@ -211,7 +211,6 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     from zoo.nn import StopOnNonFinite
     from zoo.pictures import PROGRESS_DIR
     from zoo.pipeline import runtime
-    from zoo.pipeline.export import float32_copy
     from zoo.tasks import get_task, output_count
 
     spec = get_spec(model_name)
@@ -227,6 +226,10 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
                          f"batch_size={batch_size}, learning_rate={learning_rate}")
 
     environment = environment or runtime.detect()
+    if environment.backend != "tensorflow" and spec.tensorflow_only:
+        raise ValueError(f"{model_name} trains on the TensorFlow backend only ({spec.tensorflow_only}); "
+                         f"it cannot train on {environment.backend}.")
+    print(f"zoo train: {runtime.describe(environment)}", flush=True)
     policy = runtime.precision_policy(environment)
     keras.config.set_dtype_policy(policy)
     keras.utils.set_random_seed(seed)
@@ -244,9 +247,12 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     # Each epoch's shuffle order depends on (seed, epoch) only, so a run resumed from its backup after a
     # preemption sees the same orders as one that never stopped.
     epoch_seed = EpochSeed(seed)
+    # tf.distribute splits a short last batch itself; Keras' DataParallel (JAX) needs it cut to whole devices.
+    multiple = strategy.num_replicas_in_sync if environment.backend != "tensorflow" else 1
     train_data = read(data_dir, "train", batch_size=global_batch, shuffle=True, seed=epoch_seed,
-                      example_map=example_map, meta=meta)
-    val_data = read(data_dir, "val", batch_size=global_batch, example_map=example_map, meta=meta)
+                      example_map=example_map, meta=meta, batch_multiple=multiple)
+    val_data = read(data_dir, "val", batch_size=global_batch, example_map=example_map, meta=meta,
+                    batch_multiple=multiple)
     phases = task.phases(spec, config, epochs)
     # Made once for all phases, so a sample progression spans the whole run.
     progress_dir = os.path.join(model_dir if environment.is_chief else tempfile.mkdtemp(prefix="zoo-worker-"),
@@ -255,6 +261,7 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     # `uses_sample_batch` and gets the first validation batch (as `example_map` makes it).
     extra = {"sample_batch": next(iter(val_data))} if getattr(task, "uses_sample_batch", False) else {}
     task_callbacks = task.training_callbacks(model, spec, config, info, progress_dir, seed=seed, **extra)
+    log_dir = runtime.tensorboard_dir(model_dir, environment)
     history: dict[str, list[float]] = {}
     first_epoch = None
     done = 0
@@ -265,7 +272,9 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
             with strategy.scope():
                 task.compile(model, spec, config, learning_rate=learning_rate * phase.learning_rate_scale,
                              outputs=outputs, phase=phase)
-            callbacks = [epoch_seed.callback(), keras.callbacks.TerminateOnNaN(), StopOnNonFinite(), *task_callbacks]
+            callbacks = [epoch_seed.callback(), keras.callbacks.TerminateOnNaN(), StopOnNonFinite(), *task_callbacks,
+                         # Epoch curves (training and validation) for TensorBoard; phases continue one log.
+                         keras.callbacks.TensorBoard(log_dir, write_graph=False)]
             if recipe.monitor:
                 callbacks.append(keras.callbacks.EarlyStopping(monitor=recipe.monitor, patience=recipe.patience,
                                                                restore_best_weights=True))
@@ -285,6 +294,8 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
             done += phase.epochs
     finally:
         keras.config.set_dtype_policy("float32")
+        if hasattr(strategy, "close"):
+            strategy.close()
     finite, what = task.history_is_finite(history)
     # Keras clips probabilities inside its cross-entropies, so NaN weights can hide behind a finite loss.
     if finite and not all(np.all(np.isfinite(w)) for w in model.get_weights()):
@@ -300,9 +311,12 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
         model_dir = tempfile.mkdtemp(prefix="zoo-worker-")
     os.makedirs(model_dir, exist_ok=True)
     model.save(os.path.join(model_dir, "model.keras"))
-    # The endpoint serves float32 whatever precision training used (a bfloat16 graph is slow or absent on CPUs).
-    task.serving_model(float32_copy(model), spec, config, info).export(os.path.join(model_dir, "saved_model"),
-                                                                       verbose=False)
+    if environment.backend == "tensorflow":
+        export_serving(model, spec, config, info, model_dir)
+        backend_check = None
+    else:
+        backend_check = export_in_tensorflow(model, model_name, data_dir, model_dir, config,
+                                             next(iter(val_data))[0])
     train_keys = [k for k in history if not k.startswith("val_")]
     metadata = {
         "model": model_name, "task": spec.task, "style": style, "hparams": config, "dataset": meta["dataset"],
@@ -311,7 +325,8 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
                    for p in phases],
         # After a preemption, fit resumes from the backup: the first epoch of this attempt is not 0.
         "resumed_from_epoch": first_epoch or 0, "batch_size": batch_size, "global_batch_size": global_batch,
-        "learning_rate": learning_rate, "strategy": runtime.strategy_name(environment), "precision": policy,
+        "learning_rate": learning_rate, "backend": environment.backend, "backend_check": backend_check,
+        "tensorboard": log_dir, "strategy": runtime.strategy_name(environment), "precision": policy,
         "replicas": strategy.num_replicas_in_sync, "keras_version": keras.__version__, "history": history,
         "test_fingerprint": meta["test_fingerprint"],
         "progress": sorted(os.listdir(progress_dir)) if os.path.isdir(progress_dir) else [],
@@ -320,14 +335,73 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     return metadata
 
 
+def export_serving(model, spec, config, info, model_dir: str) -> None:
+    """Write the endpoint's TensorFlow SavedModel (`model_dir/saved_model`): the task's serving model, in
+    float32 whatever precision training used (a bfloat16 graph is slow or absent on CPUs)."""
+    from zoo.pipeline.export import float32_copy
+    from zoo.tasks import get_task
+
+    get_task(spec.task).serving_model(float32_copy(model), spec, config, info).export(
+        os.path.join(model_dir, "saved_model"), verbose=False)
+
+
+PROBE_EXAMPLES = 8  # validation examples that compare the trained model with the exported one
+
+
+def export_in_tensorflow(model, model_name: str, data_dir: str, model_dir: str, config, inputs) -> dict:
+    """Export a model trained on another backend (JAX) as the TensorFlow SavedModel the endpoint serves.
+
+    The `.keras` file is backend-neutral. A child process on the TensorFlow backend loads it, checks that its
+    predictions on a few validation inputs match the trained model's (the `probe.npz` written here), then
+    exports the task's serving model as on TensorFlow and checks the SavedModel against the loaded model.
+    Why not Keras' own JAX export (jax2tf): it converts plain Keras graphs well, but the serving models of
+    text, detection, recommender and segmentation tasks hold TensorFlow ops (string lookups, image decoding,
+    id checks) that a JAX function cannot trace. A mismatch is a one-line `TrainingError`.
+    """
+    import subprocess
+    import sys
+
+    import keras
+
+    from zoo.pipeline.export import save_probe
+
+    probe = os.path.join(model_dir, "backend_probe.npz")
+    save_probe(probe, model, inputs, PROBE_EXAMPLES)
+    command = [sys.executable, "-m", "zoo.pipeline.export", model_name, data_dir, model_dir, json.dumps(config),
+               probe]
+    done = subprocess.run(command, env={**os.environ, "KERAS_BACKEND": "tensorflow"}, capture_output=True,
+                          text=True)
+    os.remove(probe)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise TrainingError(f"Exporting the {keras.backend.backend()}-trained {model_name} from TensorFlow failed: "
+                            f"{last}")
+    return json.loads(lines[-1])
+
+
+def export_from_keras_file(model_name: str, data_dir: str, model_dir: str, config, probe: str) -> dict:
+    """The TensorFlow side of `export_in_tensorflow`: load, compare with the probe, export, compare again."""
+    import zoo
+    from zoo.pipeline.export import compare_probe
+
+    spec = get_spec(model_name)
+    model = zoo.load_model(os.path.join(model_dir, "model.keras"))
+    check = {"loaded": compare_probe(probe, model)}
+    export_serving(model, spec, config, _info(read_meta(data_dir)), model_dir)
+    check["served"] = compare_probe(probe, os.path.join(model_dir, "saved_model"))
+    return check
+
+
 # ----------------------------------------------------------------------------------------------- evaluate
 def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | None = None, *,
-             pictures_dir: str | None = None, seed: int = 0) -> dict:
+             pictures_dir: str | None = None, seed: int = 0, split: str = "test") -> dict:
     """Score the trained model on the test split as its task does: every metric, and the gate metric's
     per-example scores with the paired test that fits them (when it is a mean over examples).
 
     The model is loaded from its `.keras` file with `safe_mode=True`, as any consumer would; the test split
-    is streamed in batches. Pictures the task draws (sample grids, masks) go to `pictures_dir`.
+    is streamed in batches. Pictures the task draws (sample grids, masks) go to `pictures_dir`. `split="val"`
+    scores the validation split instead (hyperparameter tuning does, so that the gate's test split stays unseen).
     """
     import zoo
     from zoo.data.stream import read
@@ -342,7 +416,9 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
     config = trained.get("hparams") or resolve_hparams(spec, {})
     model = zoo.load_model(os.path.join(model_dir, "model.keras"))
     example_map = task.example_map(spec, config, info, output_count(model, spec, config))
-    batches = read(data_dir, "test", batch_size=EVAL_BATCH, example_map=example_map, meta=meta)
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}. Allowed: {', '.join(SPLITS)}.")
+    batches = read(data_dir, split, batch_size=EVAL_BATCH, example_map=example_map, meta=meta)
     extra = {}
     if task.uses_train_split:
         # A task that measures against a reference it fits first (the sample-quality judge) reads the
@@ -364,7 +440,7 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
         "metrics": {k: float(v) for k, v in result.metrics.items()},
         "scores": None if result.scores is None else [float(s) for s in result.scores],
         "paired_test": result.paired_test, "test_fingerprint": fingerprint,
-        "examples": int(meta["sizes"]["test"]),
+        "examples": int(meta["sizes"][split]), "split": split,
     }
     if result.confusion_matrix is not None:
         evaluation["confusion_matrix"] = result.confusion_matrix
