@@ -124,6 +124,50 @@ def test_mixed_bfloat16_builds_runs_and_keeps_a_float32_head(name, style):
     assert all(np.all(np.isfinite(np.asarray(o))) for o in outputs)
 
 
+MIXED_POLICIES = ("mixed_bfloat16", "mixed_float16")
+# The fast suite trains one light model of each task kind under mixed_float16 (loss scaling, the policy with
+# the narrowest range); every model under both policies is in the slow tier (about 6 minutes on two cores).
+MIXED_FAST = ("acgan", "lenet5", "autoencoder", "autoregressive", "bert", "dcgan", "diffusion", "perceptron",
+              "dnn_regression", "yolo", "fcn", "gpt", "image_captioning", "lstm_forecaster", "matrix_factorization",
+              "nade", "pix2pix", "seq2seq", "sgan", "style_transfer", "vae", "word2vec_skipgram")
+MIXED_CASES = [_param(name, policy, slow=not (policy == "mixed_float16" and name in MIXED_FAST))
+               for name in zoo.list_models() for policy in MIXED_POLICIES]
+
+
+def test_the_fast_mixed_precision_check_covers_every_task_kind():
+    kinds = {zoo.get_spec(name).task for name in zoo.list_models()}
+    assert {zoo.get_spec(name).task for name in MIXED_FAST} == kinds
+
+
+@pytest.mark.parametrize("name,policy", MIXED_CASES)
+def test_a_few_training_steps_under_mixed_precision_stay_finite(name, policy):
+    """What accelerators train with (bfloat16 on TPUs, float16 with loss scaling on GPUs), on the CPU: three
+    steps through the task's own compile or training step, then finite losses, weights and float32 outputs.
+    Keras wraps a compiled optimizer in a LossScaleOptimizer under mixed_float16; a model that owns its
+    training step must scale its losses itself."""
+    import keras
+
+    from zoo.tasks import get_task, output_count
+
+    keras.config.set_dtype_policy(policy)
+    spec = zoo.get_spec(name)
+    task = get_task(spec.task)
+    hparams = _hparams(name)
+    model = build(name, _main_style(name))
+    x, y = task.random_batch(spec, hparams, model, BATCH, np.random.default_rng(2))
+    task.compile(model, spec, hparams, learning_rate=1e-3, outputs=output_count(model, spec, hparams))
+    history = model.fit(x, y, batch_size=BATCH // 2, epochs=1, verbose=0)
+    finite, what = task.history_is_finite(history.history)
+    assert finite, f"{policy}: {what}"
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights()), policy
+    outputs = keras.tree.flatten(model(x, training=False))
+    assert all(keras.backend.standardize_dtype(o.dtype) == "float32" for o in outputs), policy
+    assert all(np.all(np.isfinite(np.asarray(o))) for o in outputs), policy
+    if policy == "mixed_float16":  # every optimizer that applies gradients scales its loss
+        optimizers = [getattr(model, a, None) for a in ("optimizer", "d_optimizer", "g_optimizer")]
+        assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in optimizers if o is not None)
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_styles_hold_the_same_weights_and_compute_the_same_function(name):
     spec = zoo.get_spec(name)
