@@ -35,6 +35,8 @@ def test_list_and_show(capsys):
     (["run", "lenet5", "--local", "--hparam", "noequals"], "expected KEY=VALUE"),
     (["run", "lenet5", "--local", "--epochs", "0"], "--epochs must be positive"),
     (["run", "lenet5"], "the following arguments are required: --local"),
+    (["run", "lenet5", "--local", "--backend", "torch"], "invalid choice: 'torch'"),
+    (["run", "gan", "--local", "--backend", "jax"], "gan trains on the TensorFlow backend only"),
     (["compile", "--out", "x"], "give model names or --all"),
     (["compile", "nope", "--out", "x"], "Unknown model 'nope'."),
     (["frobnicate"], "invalid choice"),

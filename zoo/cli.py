@@ -1,5 +1,6 @@
-"""The `zoo` command line: list, show, compile, submit (Vertex AI), run (locally through kfp.local), serve,
-rollback.
+"""The `zoo` command line: list, show, compile, submit (Vertex AI), run (locally through kfp.local), runs (past
+local runs), serve, rollback, tune (hyperparameter search: KerasTuner locally, a Vertex AI tuning job), predict
+(batch prediction: locally, or a Vertex AI batch prediction job).
 
 `list`, `show` and `compile` never import TensorFlow. A bad argument exits with status 2 and one line on
 stderr that says what was wrong.
@@ -15,6 +16,9 @@ from typing import Any, Sequence
 from zoo.pipeline.baseline import BaselineError, LeaseError  # plain Python: no TensorFlow, no Cloud SDK
 from zoo.pipeline.release import ReleaseError
 
+# Keras backends the train step can use (zoo.pipeline.runtime.BACKENDS; repeated here so that parsing the
+# command line imports nothing).
+BACKENDS = ("tensorflow", "jax")
 # A deploy, rollback or baseline that cannot go ahead: one line, exit status 1, nothing changed.
 RELEASE_ERRORS = (ReleaseError, BaselineError, LeaseError)
 
@@ -54,6 +58,12 @@ def _add_vertex_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--step-memory", help="memory for preprocess and evaluate, e.g. 32G (default: the preset's)")
     g.add_argument("--evaluate-on-accelerator", action="store_true",
                    help="evaluate as a custom job on the training machine (default only for the big networks)")
+    g.add_argument("--backend", choices=BACKENDS,
+                   help="Keras backend of the train step (default: the preset's: jax for tpu, else tensorflow)")
+    g.add_argument("--tensorboard", default="", metavar="RESOURCE",
+                   help="Vertex AI TensorBoard instance for the training curves, "
+                        "projects/P/locations/R/tensorboards/ID (the job runs as --service-account, else as the "
+                        "pipeline's service account)")
 
 
 def _vertex_options(args) -> dict:
@@ -62,7 +72,9 @@ def _vertex_options(args) -> dict:
                   accelerator_type=args.accelerator_type, accelerator_count=args.accelerator_count,
                   replica_count=args.replica_count, spot=args.spot, serving_machine_type=args.serving_machine_type,
                   serving_image=args.serving_image, step_cpu=args.step_cpu, step_memory=args.step_memory,
-                  evaluate_on_accelerator=args.evaluate_on_accelerator)
+                  evaluate_on_accelerator=args.evaluate_on_accelerator, backend=args.backend)
+    if getattr(args, "tensorboard", ""):
+        chosen["tensorboard"] = args.tensorboard
     if getattr(args, "service_account", None):
         chosen["service_account"] = args.service_account
     return chosen
@@ -98,9 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset")
     p.add_argument("--style", default="functional")
     p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--learning-rate", type=float)
     p.add_argument("--hparam", action="append", type=_hparam, default=[], metavar="KEY=VALUE")
     p.add_argument("--require-significance", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="build the job offline and print it; submit nothing")
+    p.add_argument("--experiment", help="Vertex AI Experiment to put the run in (created if missing), to compare "
+                                        "runs' parameters and metrics")
     _add_vertex_options(p)
 
     p = sub.add_parser("run", help="run a model's pipeline")
@@ -115,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--hparam", action="append", type=_hparam, default=[], metavar="KEY=VALUE",
                    help="a model hyperparameter (repeatable); VALUE is JSON or a plain string")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=BACKENDS, default="tensorflow",
+                   help="Keras backend of the train step (the served model is a TensorFlow SavedModel either way)")
     p.add_argument("--min-delta", type=float, help="improvement needed over the deployed model")
     p.add_argument("--floor", type=float, help="absolute floor for the first deployment")
     p.add_argument("--require-significance", action="store_true",
@@ -151,6 +169,67 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--read-timeout", type=float, default=15.0,
                    help="seconds a request may take to arrive whole (default 15; slower clients get 408)")
     p.add_argument("--max-body-mb", type=float, default=16.0, help="largest request body (default 16 MiB; 413)")
+
+    p = sub.add_parser("predict", help="batch prediction with the deployed model over a file of instances",
+                       description="Run NAME's deployed version over a file of instances: --local streams JSON Lines, "
+                                   "CSV (tabular models) or a folder of images through the local registry's serving "
+                                   "version; --project submits a Vertex AI batch prediction job against the registry "
+                                   "model. Bad lines are reported with their line numbers; the rest are predicted.")
+    p.add_argument("name")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--local", action="store_true", help="the local registry under --root")
+    where.add_argument("--project", help="the Google Cloud project of the Vertex AI registry model")
+    p.add_argument("--input", required=True,
+                   help="JSON Lines or CSV file (gs:// with --project), or a folder of images")
+    p.add_argument("--output", required=True,
+                   help="--local: a JSON Lines file (bad lines go to OUTPUT.errors.jsonl); --project: a gs:// prefix")
+    p.add_argument("--dataset", help="default: the spec's first offline (--local) or online (Vertex) dataset")
+    p.add_argument("--batch-size", type=int, default=64, help="instances per model call / request (default 64)")
+    p.add_argument("--root", default="runs/local")
+    p.add_argument("--region", help="Vertex AI region, e.g. us-central1 (with --project)")
+    p.add_argument("--model-id", help="the registry model's ID (default: looked up by display name at submit time)")
+    p.add_argument("--machine-type", default="n1-standard-4", help="batch prediction machines (with --project)")
+    p.add_argument("--replicas", type=int, default=1, help="batch prediction machines (with --project)")
+    p.add_argument("--service-account", default="", help="the job's service account (with --project)")
+    p.add_argument("--dry-run", action="store_true", help="print the Vertex AI job request; submit nothing")
+
+    p = sub.add_parser("tune", help="search a model's hyperparameters (KerasTuner here, Vertex AI tuning job there)",
+                       description="Search NAME's hyperparameter space (see `zoo show NAME`, search_space): each trial "
+                                   "is the pipeline's train step scored on the validation split with the gate metric. "
+                                   "--local runs KerasTuner on the offline data; --project builds a Vertex AI "
+                                   "hyperparameter tuning job. Prints the best values as the command line of a "
+                                   "normal pipeline run; tuning never deploys.")
+    p.add_argument("name")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--local", action="store_true", help="KerasTuner on this machine, offline data")
+    where.add_argument("--project", help="the Google Cloud project of the Vertex AI tuning job")
+    p.add_argument("--algorithm", choices=("bayesian", "random", "grid"), default="bayesian",
+                   help="bayesian (default: KerasTuner's BayesianOptimization; Vertex AI's default), random or grid")
+    p.add_argument("--max-trials", type=int, help="trials in all (default 5 with --local, 10 on Vertex AI)")
+    p.add_argument("--epochs", type=int, help="epochs per trial (default 2 with --local, the recipe's on Vertex AI)")
+    p.add_argument("--dataset", help="default: the first offline (--local) or online (Vertex AI) dataset")
+    p.add_argument("--style", default="functional")
+    p.add_argument("--hparam", action="append", type=_hparam, default=[], metavar="KEY=VALUE",
+                   help="a fixed model hyperparameter (repeatable; taken out of the search space)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--root", default="runs/local", help="--local: files go to ROOT/tuning/NAME/")
+    p.add_argument("--verbose", action="store_true", help="--local: show the training output")
+    p.add_argument("--region", help="Vertex AI region, e.g. us-central1 (with --project)")
+    p.add_argument("--pipeline-root", help="gs://bucket/path; trial outputs go to PIPELINE_ROOT/tuning/NAME/")
+    p.add_argument("--image", help="container image the trials run in (the project's image)")
+    p.add_argument("--parallel-trials", type=int, default=2, help="trials at once on Vertex AI (default 2)")
+    p.add_argument("--data-dir", default="", help="TFDS data_dir for the trials, e.g. gs://bucket/tfds")
+    p.add_argument("--accelerator", default="gpu", help="trial machine preset: cpu, gpu, multi-gpu or tpu")
+    p.add_argument("--machine-type")
+    p.add_argument("--accelerator-type")
+    p.add_argument("--accelerator-count", type=int)
+    p.add_argument("--service-account", default="")
+    p.add_argument("--dry-run", action="store_true", help="print the tuning job as JSON; submit nothing")
+
+    p = sub.add_parser("runs", help="list a model's past local runs: metrics, gate decisions, deployed versions")
+    p.add_argument("name")
+    p.add_argument("--root", default="runs/local", help="the folder `zoo run --local --root` used")
+    p.add_argument("--json", action="store_true", help="print JSON (one object per run, newest first)")
     return parser
 
 
@@ -198,7 +277,7 @@ def _compile(args) -> int:
 
 
 def _submit(args) -> int:
-    from pipelines.submit import build_job, submit
+    from pipelines.submit import build_job, dry_run, submit
     from zoo.registry import check_style, get_spec
 
     spec = get_spec(args.name)
@@ -206,13 +285,13 @@ def _submit(args) -> int:
     job = build_job(
         args.name, project=args.project, region=args.region, pipeline_root=args.pipeline_root, image=args.image,
         baseline_uri=args.baseline_uri, dataset=args.dataset, style=args.style, epochs=args.epochs,
-        hparams=dict(args.hparam), require_significance=args.require_significance, offline=args.dry_run,
-        **_vertex_options(args),
+        batch_size=args.batch_size, learning_rate=args.learning_rate, hparams=dict(args.hparam), require_significance=args.require_significance, offline=args.dry_run,
+        experiment=args.experiment, **_vertex_options(args),
     )
     if args.dry_run:
-        print(json.dumps(job.to_dict(), indent=2, sort_keys=True))
+        print(json.dumps(dry_run(job, args.experiment), indent=2, sort_keys=True))
         return 0
-    print(submit(job, service_account=args.service_account))
+    print(submit(job, service_account=args.service_account, experiment=args.experiment))
     return 0
 
 
@@ -229,7 +308,8 @@ def _run(args) -> int:
 
     summary = run_local(
         args.name, args.root, dataset=args.dataset, style=args.style, hparams=dict(args.hparam),
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed, min_delta=args.min_delta, floor=args.floor,
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+        backend=args.backend, min_delta=args.min_delta, floor=args.floor,
         require_significance=args.require_significance, quiet=not args.verbose,
     )
     print("\n".join(summary.lines()))
@@ -297,6 +377,102 @@ def _rollback(args) -> int:
     return 0
 
 
+def _predict(args) -> int:
+    from zoo.registry import check_dataset, get_spec
+
+    spec = get_spec(args.name)  # an unknown model (or dataset) fails first
+    if args.dataset:
+        check_dataset(spec, args.dataset)
+    if args.local:
+        if args.region or args.dry_run or args.model_id:
+            raise UsageError("zoo predict --local: --region, --model-id and --dry-run are for Vertex AI (--project)")
+        from zoo.pipeline.batch_predict import InputError, predict_local
+
+        try:
+            summary = predict_local(args.name, args.input, args.output, root=args.root, dataset=args.dataset,
+                                    batch_size=args.batch_size)
+        except (InputError, ReleaseError) as err:  # no deployment, unreadable input: nothing was predicted
+            raise UsageError(f"zoo predict: {' '.join(str(err).split())}") from None
+        print("\n".join(summary.lines()))
+        return 0 if summary.succeeded else 1
+    if not args.region:
+        raise UsageError("zoo predict --project: give --region too")
+    from pipelines.batch_predict import build_request, submit, to_json
+
+    request = build_request(args.name, project=args.project, region=args.region, input_uri=args.input,
+                            output_uri=args.output, dataset=args.dataset, model_id=args.model_id,
+                            machine_type=args.machine_type, replicas=args.replicas, batch_size=args.batch_size,
+                            service_account=args.service_account)
+    if args.dry_run:
+        print(to_json(request))
+        if not args.model_id:
+            print("zoo predict: MODEL_ID is looked up at submit time (the registry model named "
+                  f"{request.batch_prediction_job.labels['zoo-registry-model']}); give --model-id to fix it",
+                  file=sys.stderr)
+        return 0
+    print(submit(request))
+    return 0
+
+
+def _tune(args) -> int:
+    from zoo.registry import get_spec
+
+    get_spec(args.name)  # an unknown model fails first
+    for flag in ("max_trials", "epochs", "parallel_trials"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UsageError(f"zoo tune: --{flag.replace('_', '-')} must be at least 1, got {value}")
+    if args.local:
+        if args.region or args.pipeline_root or args.image or args.dry_run:
+            raise UsageError("zoo tune --local: --region, --pipeline-root, --image and --dry-run are for Vertex AI "
+                             "(--project)")
+        from zoo.tuning import trial_line, tune_local
+
+        result = tune_local(args.name, args.root, max_trials=args.max_trials or 5, epochs=args.epochs or 2,
+                            dataset=args.dataset, seed=args.seed, algorithm=args.algorithm, style=args.style,
+                            hparams=dict(args.hparam), quiet=not args.verbose,
+                            on_trial=lambda trial, metric: print(trial_line(trial, metric), flush=True))
+        print("\n".join(result.lines(trials=False)))
+        return 0 if result.best else 1
+    if not (args.region and args.pipeline_root):
+        raise UsageError("zoo tune --project: give --region and --pipeline-root too")
+    from pipelines.tuning import build_tuning_job, report, run
+
+    target = dict(project=args.project, region=args.region, pipeline_root=args.pipeline_root)
+    job = build_tuning_job(args.name, **target, image=args.image, dataset=args.dataset, style=args.style,
+                           epochs=args.epochs, hparams=dict(args.hparam), seed=args.seed, data_dir=args.data_dir,
+                           max_trials=args.max_trials or 10, parallel_trials=args.parallel_trials,
+                           algorithm=args.algorithm, offline=args.dry_run, accelerator=args.accelerator,
+                           machine_type=args.machine_type, accelerator_type=args.accelerator_type,
+                           accelerator_count=args.accelerator_count)
+    if args.dry_run:
+        print(json.dumps(job.to_dict(), indent=2, sort_keys=True))
+        return 0
+    print(run(job, service_account=args.service_account))
+    print("\n".join(report(job, args.name, **target, dataset=args.dataset, style=args.style,
+                           hparams=dict(args.hparam))))
+    return 0
+
+
+def _runs(args) -> int:
+    from zoo.pipeline.runs import describe, list_runs  # plain Python: no TensorFlow, kfp or Cloud SDK
+    from zoo.registry import get_spec
+
+    spec = get_spec(args.name)  # an unknown model: one line, exit 2
+    runs = list_runs(args.root, args.name)
+    if args.json:
+        print(json.dumps([run.record() for run in runs], indent=2))
+        return 0
+    if not runs:
+        print(f"No runs of {args.name} under {args.root}/pipeline_root (`zoo run {args.name} --local --root "
+              f"{args.root}` makes one).")
+        return 0
+    print(f"{args.name}: {len(runs)} run(s) under {args.root}/pipeline_root, newest first")
+    for run in runs:
+        print("\n".join(["", *describe(run, dict(spec.defaults))]))
+    return 0
+
+
 COMMANDS = {
     "list": _list,
     "show": _show,
@@ -305,6 +481,9 @@ COMMANDS = {
     "run": _run,
     "serve": _serve,
     "rollback": _rollback,
+    "tune": _tune,
+    "predict": _predict,
+    "runs": _runs,
 }
 
 

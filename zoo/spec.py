@@ -12,6 +12,61 @@ from typing import Any, Callable, Mapping
 
 STYLES = ("sequential", "functional", "subclass")
 DIRECTIONS = ("max", "min")
+# Hyperparameters of the recipe a search space may name besides the model's own (`ModelSpec.defaults`).
+RECIPE_HPARAMS = ("learning_rate", "batch_size")
+SCALES = ("linear", "log")
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """A numeric hyperparameter searched between `low` and `high` (both included).
+
+    `scale="log"` samples evenly in log space (learning rates, widths); `integer=True` draws whole numbers.
+    `zoo.tuning` maps it to KerasTuner's `Float`/`Int` and to Vertex AI's `DoubleParameterSpec`/
+    `IntegerParameterSpec`.
+    """
+
+    low: float
+    high: float
+    scale: str = "linear"
+    integer: bool = False
+
+    def __post_init__(self):
+        if self.scale not in SCALES:
+            raise ValueError(f"Range scale must be one of {SCALES}. Received: scale={self.scale!r}")
+        if not self.low < self.high or (self.scale == "log" and not self.low > 0):
+            raise ValueError(f"Range needs low < high (and low > 0 on a log scale). Received: low={self.low!r}, "
+                             f"high={self.high!r}, scale={self.scale!r}")
+        if self.integer and not (float(self.low).is_integer() and float(self.high).is_integer()):
+            raise ValueError(f"An integer Range needs whole bounds. Received: low={self.low!r}, high={self.high!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """A hyperparameter searched among a few values of one plain type (str, int, float or bool).
+
+    `zoo.tuning` maps it to KerasTuner's `Choice` and to Vertex AI's `DiscreteParameterSpec` (numbers) or
+    `CategoricalParameterSpec` (strings, booleans).
+    """
+
+    values: tuple
+
+    def __post_init__(self):
+        values = tuple(self.values)
+        object.__setattr__(self, "values", values)
+        kinds = {type(v) for v in values}
+        if len(values) < 2 or len(set(values)) != len(values) or len(kinds) != 1 or \
+                not kinds <= {str, int, float, bool}:
+            raise ValueError("A Choice needs two or more distinct values of one type (str, int, float or bool). "
+                             f"Received: values={values!r}")
+
+
+def default_search_space(recipe: "Recipe") -> dict[str, Range | Choice]:
+    """What a model searches when its spec declares nothing: the learning rate a decade either side of the
+    recipe's (log scale) and the batch size halved, kept or doubled."""
+    rate, batch = recipe.learning_rate, recipe.batch_size
+    return {"learning_rate": Range(rate / 10, min(rate * 10, 1.0), scale="log"),
+            "batch_size": Choice(tuple(sorted({max(1, batch // 2), batch, batch * 2})))}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +198,10 @@ class ModelSpec:
             data code and served export use TensorFlow either way (`zoo.nn.uses_tensorflow`).
         small: hyperparameters of a small configuration, used by the local dry run and the tests
             to keep CPU runs short (e.g. a 32x32 input instead of 224x224).
+        search_space: what `zoo tune` searches besides the defaults of `default_search_space` (learning
+            rate and batch size): {name: `Range` or `Choice`} over `learning_rate`, `batch_size` and the
+            model's own hyperparameters (`defaults`); an entry replaces the default of the same name.
+            Only options that leave the model's inputs unchanged belong here (the data is prepared once).
     """
 
     name: str
@@ -167,6 +226,7 @@ class ModelSpec:
     serving: str | None = None
     heavy: bool = False
     tensorflow_only: str | None = None
+    search_space: Mapping[str, Range | Choice] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if self.tensorflow_only is not None and not str(self.tensorflow_only).strip():
@@ -174,6 +234,7 @@ class ModelSpec:
         unknown = set(self.styles) - set(STYLES)
         if unknown:
             raise ValueError(f"{self.name}: unknown styles {sorted(unknown)}; allowed: {list(STYLES)}")
+        check_search_space(self, self.search_space)
 
     @property
     def supported_styles(self) -> tuple[str, ...]:
@@ -182,6 +243,11 @@ class ModelSpec:
     @property
     def datasets(self) -> tuple[str, ...]:
         return self.offline_datasets + self.online_datasets
+
+    @property
+    def tuning_space(self) -> dict[str, Range | Choice]:
+        """The search space `zoo tune` uses: the default learning rate and batch size, then the declared space."""
+        return {**default_search_space(self.recipe), **self.search_space}
 
     def inputs(self, hparams: Mapping[str, Any] | None = None) -> dict[str, TensorSig]:
         """The input signature for these hyperparameters (the defaults when None)."""
@@ -194,7 +260,36 @@ class ModelSpec:
         d["gate"] = dataclasses.asdict(self.gate)
         d["styles"] = {s: ("supported" if r is None else f"impossible: {r}") for s, r in self.styles.items()}
         d["inputs"] = {k: dataclasses.asdict(v) for k, v in self.inputs().items()}
+        d["search_space"] = {k: describe(v) for k, v in self.tuning_space.items()}
         return _jsonable(d)
+
+
+def describe(entry: Range | Choice) -> dict[str, Any]:
+    """A search-space entry as JSON-ready data: {"range": [low, high], "scale", "integer"} or {"choice": [...]}."""
+    if isinstance(entry, Choice):
+        return {"choice": list(entry.values)}
+    return {"range": [entry.low, entry.high], "scale": entry.scale, "integer": entry.integer}
+
+
+def check_search_space(spec: "ModelSpec", space: Mapping[str, Any]) -> None:
+    """Raise a one-line ValueError for a search-space entry that names no hyperparameter of `spec`, is not a
+    `Range` or `Choice`, or gives the learning rate or batch size impossible values."""
+    allowed = (*RECIPE_HPARAMS, *spec.defaults)
+    for name, entry in space.items():
+        if name not in allowed:
+            raise ValueError(f"{spec.name}: the search space names an unknown hyperparameter {name!r}. "
+                             f"Allowed: {', '.join(allowed)}.")
+        if not isinstance(entry, (Range, Choice)):
+            raise ValueError(f"{spec.name}: search space entry {name!r} must be a zoo.spec.Range or Choice. "
+                             f"Received: {entry!r}")
+        values = entry.values if isinstance(entry, Choice) else (entry.low, entry.high)
+        if name == "learning_rate" and not all(isinstance(v, (int, float)) and v > 0 for v in values):
+            raise ValueError(f"{spec.name}: the learning rate's search space must be positive numbers. "
+                             f"Received: {describe(entry)}")
+        batch_ok = entry.integer if isinstance(entry, Range) else all(type(v) is int for v in values)
+        if name == "batch_size" and not (batch_ok and min(values) >= 1):
+            raise ValueError(f"{spec.name}: the batch size's search space must be whole numbers >= 1. "
+                             f"Received: {describe(entry)}")
 
 
 def _jsonable(value):

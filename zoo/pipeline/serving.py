@@ -173,6 +173,18 @@ class Predictor:
                 predictions[position] = row
         return {"predictions": predictions, "deployedModelVersion": self.version}
 
+    def check_instance(self, instance) -> dict[str, np.ndarray]:
+        """One instance converted and checked exactly as the instances of a request are (`BadRequest` when
+        it is bad): its feeds, each with a batch dimension of 1. Batch prediction (`zoo.pipeline.batch_predict`)
+        checks its input line by line with it, so that one bad line does not sink the others."""
+        ((_, feeds),) = self._feeds([instance])
+        return feeds
+
+    def run(self, feeds: dict[str, np.ndarray]) -> list:
+        """The model's outputs, one JSON value per row, for checked `feeds` (`BadRequest` when the model itself
+        rejects them, e.g. an id outside its vocabulary)."""
+        return self._run(feeds)
+
     def _run(self, feeds: dict[str, np.ndarray]) -> list:
         import tensorflow as tf
 
@@ -384,16 +396,7 @@ class _State:
     def answer(self, body: bytes) -> tuple[int, bytes]:
         """(status, JSON body) for a complete request body; runs on the executor."""
         try:
-            try:
-                document = json.loads(body, parse_constant=_no_constants)
-            except UnicodeDecodeError:
-                raise BadRequest("the request body is not UTF-8 JSON") from None
-            except json.JSONDecodeError as err:
-                raise BadRequest(f"the request body is not valid JSON: {err.msg} at line {err.lineno} "
-                                 f"column {err.colno}") from None
-            except RecursionError:
-                raise BadRequest("the request body nests too deeply") from None
-            result = self.predictor.predict(document)
+            result = self.predictor.predict(parse_json(body))
             return 200, json.dumps(result, allow_nan=False, separators=(",", ":")).encode()
         except BadRequest as err:
             return err.status, _error_body(str(err))
@@ -404,8 +407,19 @@ class _State:
             return 500, _error_body(f"prediction failed: {type(err).__name__}: {err}")
 
 
-def _no_constants(name: str):
-    raise BadRequest(f"the request body is not valid JSON: {name} is not a JSON number")
+def parse_json(data: bytes | str, what: str = "the request body"):
+    """`data` parsed as strict JSON (no NaN or Infinity literals), or a one-line `BadRequest` that names `what`."""
+    def no_constants(name: str):
+        raise BadRequest(f"{what} is not valid JSON: {name} is not a JSON number")
+
+    try:
+        return json.loads(data, parse_constant=no_constants)
+    except UnicodeDecodeError:
+        raise BadRequest(f"{what} is not UTF-8 JSON") from None
+    except json.JSONDecodeError as err:
+        raise BadRequest(f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
+    except RecursionError:
+        raise BadRequest(f"{what} nests too deeply") from None
 
 
 def _error_body(message: str) -> bytes:

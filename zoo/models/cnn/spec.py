@@ -9,7 +9,7 @@ batch-normalisation momentum to suit digits' 40 steps an epoch. Recipes and gate
 measured local runs (small configuration, digits, the recipe's epochs and early stopping, two CPU cores).
 """
 
-from zoo.spec import Gate, ModelSpec, Recipe, TensorSig
+from zoo.spec import Choice, Gate, ModelSpec, Range, Recipe, TensorSig
 
 IMAGE_CLASSIFIER_ARGS = {
     "include_top": True,
@@ -42,7 +42,7 @@ def _imagenet_sized(defaults) -> bool:
 
 
 def _classifier(name, *, summary, reference, impl, defaults, recipe, floor, small=None, online=("cifar10",),
-                heavy=False) -> ModelSpec:
+                heavy=False, search_space=None) -> ModelSpec:
     """An image classifier on digits (offline), with keras.applications' arguments."""
     return ModelSpec(
         name=name,
@@ -62,6 +62,7 @@ def _classifier(name, *, summary, reference, impl, defaults, recipe, floor, smal
         gate=Gate(metric="accuracy", direction="max", floor=floor),
         small=small or {},
         heavy=heavy,
+        search_space=search_space or {},
     )
 
 
@@ -77,6 +78,7 @@ SPECS = [
         online=("mnist", "cifar10"),
         recipe=_recipe(epochs=15, patience=4),
         floor=0.9,
+        search_space={"dense_units": Choice((64, 128, 256)), "dropout": Range(0.2, 0.6)},
     ),
     ModelSpec(
         name="lenet5",
@@ -93,6 +95,7 @@ SPECS = [
         recipe=Recipe(loss="sparse_categorical_crossentropy", metrics=("accuracy",), batch_size=32, epochs=15,
                       patience=4),
         gate=Gate(metric="accuracy", direction="max", floor=0.8),
+        search_space={"learning_rate": Range(1e-4, 3e-2, scale="log"), "activation": Choice(("tanh", "relu"))},
     ),
     _classifier(
         "alexnet",

@@ -1,6 +1,6 @@
 """Specs of catalog section A, foundations (TensorFlow-free)."""
 
-from zoo.spec import Gate, ModelSpec, Recipe, TensorSig
+from zoo.spec import Choice, Gate, ModelSpec, Range, Recipe, TensorSig
 
 
 def _features(hp):
@@ -39,6 +39,7 @@ SPECS = [
         recipe=Recipe(loss="binary_crossentropy", metrics=("accuracy",), learning_rate=0.05, batch_size=16,
                       epochs=60, patience=15),
         gate=Gate(metric="accuracy", direction="max", floor=0.7),
+        search_space={"hidden_units": Range(2, 32, scale="log", integer=True), "activation": Choice(("tanh", "relu"))},
     ),
 ]
 
