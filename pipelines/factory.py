@@ -7,19 +7,14 @@ Defaults of the pipeline's parameters come from the model's spec, so a compiled 
 
 
 import json
-import re
 
 from kfp import dsl
 
 from components import DEFAULT_IMAGE, make_components
+from zoo.pipeline.runs import pipeline_name  # noqa: F401  (the pipeline's name; also re-exported)
 from zoo.registry import get_spec
 
 TARGETS = ("local", "vertex")
-
-
-def pipeline_name(model_name: str) -> str:
-    """The KFP pipeline name of a model (lower case, digits and hyphens)."""
-    return "zoo-" + re.sub(r"[^a-z0-9-]+", "-", model_name.lower())
 
 
 def make_pipeline(model_name: str, target: str = "local", image: str = DEFAULT_IMAGE, **target_options):

@@ -7,16 +7,14 @@ offline data, small hyperparameters, a folder registry and a baseline file under
 from __future__ import annotations
 
 import glob
-import contextlib
 import json
 import os
-import sys
 import tempfile
 import time
 from typing import Any
 
 from pipelines.factory import make_pipeline, pipeline_name
-from zoo.pipeline.runs import RunSummary, summarise  # plain Python: `zoo runs` reads runs with it too
+from zoo.pipeline.runs import RunSummary, output_to, summarise  # plain Python: `zoo runs` reads runs with it too
 
 __all__ = ["RunSummary", "run_local", "summarise"]
 
@@ -70,33 +68,9 @@ def run_local(model_name: str, root: str, *, dataset: str | None = None, style: 
     pipeline = make_pipeline(model_name, target="local")
     before = set(glob.glob(os.path.join(pipeline_root, pipeline_name(model_name) + "-*")))
     log_path = os.path.join(root, "logs", f"{pipeline_name(model_name)}-{time.strftime('%Y%m%d-%H%M%S')}.log")
-    with _output_to(log_path if quiet else None):
+    with output_to(log_path if quiet else None):
         pipeline(**arguments)
     (run_dir,) = set(glob.glob(os.path.join(pipeline_root, pipeline_name(model_name) + "-*"))) - before
     summary = summarise(model_name, dataset, run_dir)
     summary.log = log_path if quiet else None
     return summary
-
-
-@contextlib.contextmanager
-def _output_to(path: str | None):
-    """Send this process's and its children's stdout/stderr to `path` (kfp.local streams every task's log)."""
-    if path is None:
-        yield
-        return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(path, "ab") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])

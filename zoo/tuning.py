@@ -19,7 +19,6 @@ normal pipeline, gate included. TensorFlow, KerasTuner and hypertune are importe
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import os
@@ -29,6 +28,7 @@ import tempfile
 import time
 from typing import Any, Callable, Mapping, Sequence
 
+from zoo.pipeline.runs import output_to
 from zoo.spec import RECIPE_HPARAMS, Choice, Range, check_search_space, describe
 
 ALGORITHMS = ("bayesian", "random", "grid")
@@ -238,17 +238,17 @@ def tune_local(model_name: str, root: str = "runs/local", *, max_trials: int = 5
     log = os.path.join(folder, "trials.log") if quiet else None
     data_dir = os.path.join(folder, "data")
     base = {**spec.small, **fixed}
-    with _output_to(log):
+    with output_to(log):
         meta = steps.preprocess(model_name, dataset, data_dir, hparams=base, seed=seed)
     rule = spec.gate.for_dataset(meta["dataset"])
 
     def trial_fn(trial_id: str, values: dict) -> dict:
-        with _output_to(log):
+        with output_to(log):
             found = run_trial(model_name, data_dir, os.path.join(folder, "trials", trial_id), values,
                               base_hparams=base, style=style, epochs=epochs, seed=seed)
         return {rule.metric: found["value"]}
 
-    with _output_to(log):  # importing KerasTuner starts TensorFlow, which logs
+    with output_to(log):  # importing KerasTuner starts TensorFlow, which logs
         tuner = _make_tuner(algorithm, trial_fn, space, rule, max_trials=max_trials, seed=seed, folder=folder,
                             on_trial=on_trial)
     from keras_tuner.src import config as tuner_config
@@ -329,29 +329,6 @@ def _trial_result(trial, metric: str) -> TrialResult:
     value = trial.metrics.get_last_value(metric) if trial.metrics.exists(metric) else None
     return TrialResult(trial.trial_id, dict(trial.hyperparameters.values), str(trial.status),
                        None if value is None else float(value), message)
-
-
-@contextlib.contextmanager
-def _output_to(path: str | None):
-    """Send this process's stdout and stderr (Python's and the TensorFlow runtime's) to `path`, if given."""
-    if path is None:
-        yield
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(path, "ab") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
 
 
 # ------------------------------------------------------------------------------- Vertex AI trial entry point

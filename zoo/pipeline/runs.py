@@ -10,12 +10,14 @@ TensorFlow, Keras, kfp nor the Cloud SDK, so it is instant.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import glob
 import json
 import os
 import re
+import sys
 
 TASKS = ("preprocess", "train", "evaluate", "gate", "deploy-local")
 ERROR_FILE = "error.txt"  # zoo.pipeline.steps.ERROR_FILE (not imported: steps imports numpy)
@@ -25,8 +27,8 @@ _STARTED = re.compile(r"-(\d{4})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{6})
 
 
 def pipeline_name(model_name: str) -> str:
-    """The KFP pipeline name of a model; the same rule as `pipelines.factory.pipeline_name`, repeated here
-    because that module imports kfp."""
+    """The KFP pipeline name of a model (lower case, digits and hyphens): `pipelines.factory` names its
+    pipelines with it, and kfp.local names run folders after it."""
     return "zoo-" + re.sub(r"[^a-z0-9-]+", "-", model_name.lower())
 
 
@@ -234,3 +236,29 @@ def describe(run: RunSummary, defaults: dict | None = None) -> list[str]:
 def _differs(value, default) -> bool:
     """JSON turns tuples into lists: compare as JSON."""
     return json.dumps(value, sort_keys=True) != json.dumps(default, sort_keys=True, default=list)
+
+
+@contextlib.contextmanager
+def output_to(path: str | None):
+    """Send this process's and its children's stdout and stderr (Python's and the TensorFlow runtime's, at the
+    file-descriptor level) to the log file `path`, if given: kfp.local streams every task's log, and KerasTuner
+    and TensorFlow log as they start."""
+    if path is None:
+        yield
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
