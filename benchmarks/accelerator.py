@@ -149,6 +149,27 @@ def resnet_pair(sizes: Sizes):
     return builders, (x, y), sizes.batch
 
 
+def lowered_op_counts(model, batch: int = 2) -> dict[str, int]:
+    """The StableHLO operations of one gradient of `model` (JAX backend), by name: what XLA compiles for a
+    training step. Two models with the same counts run the same computation, whatever their Keras code."""
+    import collections
+    import re
+
+    import jax
+    import jax.numpy as jnp
+
+    x = jnp.ones((batch, *model.input_shape[1:]), "float32")
+    trainable = [v.value for v in model.trainable_variables]
+    others = [v.value for v in model.non_trainable_variables]
+
+    def total(trainable, others, x):
+        y, _ = model.stateless_call(trainable, others, x, training=True)
+        return jnp.sum(y.astype("float32"))
+
+    text = jax.jit(jax.grad(total)).lower(trainable, others, x).as_text()
+    return dict(collections.Counter(re.findall(r"= \"?(stablehlo\.[a-z_]+)", text)))
+
+
 def _gpt_reference(config: dict, sequence_length: int, dropout: float):
     """KerasHub's GPT-2 backbone from `config` (random weights), its tied token embedding as the LM head."""
     import keras
