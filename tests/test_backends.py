@@ -62,3 +62,39 @@ def test_light_models_of_most_task_kinds_train_save_and_reload_on_jax():
 def test_every_backend_agnostic_model_trains_saves_and_reloads_on_jax():
     assert len(AGNOSTIC) >= 50
     _check(AGNOSTIC)
+
+
+# The pipeline's own train step on JAX, one model per task kind that can train there (the tasks' data maps,
+# callbacks and phases, and the TensorFlow export of the result), in a JAX subprocess on data prepared by
+# TensorFlow's preprocess, as the pipeline's steps run.
+_LIGHT_FIRST = (*FAST, "perceptron", *AGNOSTIC)  # a light model of each kind where FAST has one
+TRAIN_STEP_KINDS = tuple(sorted({zoo.get_spec(name).task: name for name in reversed(_LIGHT_FIRST)}.values()))
+TRAIN_STEP_CODE = """
+import json, os, sys
+import zoo
+from zoo.pipeline import steps
+name, data, out = sys.argv[1:4]
+metadata = steps.train(name, data, out, epochs=1, hparams=json.dumps(dict(zoo.get_spec(name).small)))
+print(json.dumps({k: metadata[k] for k in ("backend", "backend_check")}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TRAIN_STEP_KINDS)
+def test_the_train_step_trains_each_task_kind_on_jax_and_exports_what_it_trained(name, tmp_path):
+    from zoo.pipeline import steps
+
+    spec = zoo.get_spec(name)
+    data = str(tmp_path / "data")
+    steps.preprocess(name, spec.offline_datasets[0], data, hparams=json.dumps(dict(spec.small)))
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT}
+    done = subprocess.run([sys.executable, "-c", TRAIN_STEP_CODE, name, data, str(tmp_path / "model")], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["backend"] == "jax"
+    loaded, served = result["backend_check"]["loaded"], result["backend_check"]["served"]
+    # A model that samples in predict (diffusion's denoising step draws noise) cannot be compared call by call.
+    assert (loaded["compared"] and loaded["max_abs_diff"] < 1e-3) or "samples" in loaded["why"], loaded
+    assert served["compared"] or "takes other inputs" in served["why"] or "differ from" in served["why"], served
+    assert os.path.exists(tmp_path / "model" / "saved_model" / "saved_model.pb")

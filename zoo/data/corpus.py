@@ -314,11 +314,13 @@ def sentences_dataset(split, *, limit: int | None = None, data_dir: str | None =
 
 def vectorizer(vocabulary: Sequence[str] | None = None, max_tokens: int | None = None):
     """The one tokenisation of every word2vec step: lower case, punctuation stripped, whitespace words,
-    ragged int64 ids (0 padding, 1 unknown, then the vocabulary in decreasing frequency)."""
+    int64 ids (0 padding, 1 unknown, then the vocabulary in decreasing frequency), a batch padded with 0 to
+    its longest sentence. Dense, not ragged: Keras makes ragged output only on the TensorFlow backend, and the
+    training data map runs this layer (in tf.data) under any backend."""
     import keras
 
     words = None if vocabulary is None else [w for w in vocabulary if w not in (PAD, UNKNOWN)]
-    return keras.layers.TextVectorization(max_tokens=max_tokens, vocabulary=words, output_mode="int", ragged=True,
+    return keras.layers.TextVectorization(max_tokens=max_tokens, vocabulary=words, output_mode="int",
                                           name="word_vectorization")
 
 
@@ -338,10 +340,10 @@ def fit_vocabulary(sentences, vocab_size: int, batch_size: int = 4096) -> tuple[
     layer.adapt(batches)
     vocabulary = [str(w) for w in layer.get_vocabulary()]
     counts = np.zeros(len(vocabulary), dtype="int64")
-    for ids in batches.map(lambda s: tf.math.bincount(layer(s).flat_values, minlength=len(vocabulary),
+    for ids in batches.map(lambda s: tf.math.bincount(layer(s), minlength=len(vocabulary),
                                                       maxlength=len(vocabulary), dtype=tf.int64)):
         counts += ids.numpy()
-    counts[0] = 0
+    counts[0] = 0  # the padding of each batch to its longest sentence
     return vocabulary, counts.tolist()
 
 

@@ -129,8 +129,9 @@ def _signature_inputs(signature, x):
     return given
 
 
-def compare_probe(path: str, target) -> dict:
-    """Compare the probe's predictions with `target`'s: a Keras model, or a SavedModel folder (its serving
+def compare_probe(path: str, target, reference=None) -> dict:
+    """Compare `target`'s predictions on the probe's inputs with the probe's (the trained model's), or with
+    `reference`'s (a Keras model) when given. `target` is a Keras model, or a SavedModel folder (its serving
     signature, when it takes the model's own inputs). A mismatch raises a one-line ValueError; a comparison
     that does not apply says why."""
     import keras
@@ -151,6 +152,8 @@ def compare_probe(path: str, target) -> dict:
         got = [np.asarray(answer[name]) for name in sorted(answer)]
     else:
         got = [np.asarray(y) for y in keras.tree.flatten(target.predict(x, verbose=0))]
+    if reference is not None:  # only once the target takes the model's inputs, which the reference then does
+        expected = [np.asarray(y) for y in keras.tree.flatten(reference.predict(x, verbose=0))]
     if len(got) != len(expected) or any(g.shape != e.shape for g, e in zip(got, expected)):
         return {"compared": False, "why": f"outputs {[g.shape for g in got]} differ from the model's "
                                           f"{[e.shape for e in expected]}"}

@@ -253,6 +253,8 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
                       example_map=example_map, meta=meta, batch_multiple=multiple)
     val_data = read(data_dir, "val", batch_size=global_batch, example_map=example_map, meta=meta,
                     batch_multiple=multiple)
+    if environment.backend != "tensorflow":
+        train_data, val_data = _without_string_inputs(train_data), _without_string_inputs(val_data)
     phases = task.phases(spec, config, epochs)
     # Made once for all phases, so a sample progression spans the whole run.
     progress_dir = os.path.join(model_dir if environment.is_chief else tempfile.mkdtemp(prefix="zoo-worker-"),
@@ -315,8 +317,9 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
         export_serving(model, spec, config, info, model_dir)
         backend_check = None
     else:
+        batch = next(iter(val_data))  # Keras' forms: x, (x,), (x, y) or (x, y, weights)
         backend_check = export_in_tensorflow(model, model_name, data_dir, model_dir, config,
-                                             next(iter(val_data))[0])
+                                             batch[0] if isinstance(batch, tuple) else batch)
     train_keys = [k for k in history if not k.startswith("val_")]
     metadata = {
         "model": model_name, "task": spec.task, "style": style, "hparams": config, "dataset": meta["dataset"],
@@ -335,14 +338,33 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     return metadata
 
 
-def export_serving(model, spec, config, info, model_dir: str) -> None:
+def _without_string_inputs(ds):
+    """`ds` without the string entries of its input dicts: what a task carries beside the model's inputs for
+    its own use (captioning's reference captions, read by its evaluation). TensorFlow ignores inputs a model
+    does not take; JAX cannot hold strings at all, so on JAX they must not reach `fit`."""
+    import tensorflow as tf
+
+    inputs = ds.element_spec[0] if isinstance(ds.element_spec, tuple) else ds.element_spec
+    if not isinstance(inputs, dict) or not any(spec.dtype == tf.string for spec in inputs.values()):
+        return ds
+
+    def drop(x, *rest):
+        kept = {name: value for name, value in x.items() if value.dtype != tf.string}
+        return (kept, *rest) if rest else kept
+
+    return ds.map(drop)
+
+
+def export_serving(model, spec, config, info, model_dir: str):
     """Write the endpoint's TensorFlow SavedModel (`model_dir/saved_model`): the task's serving model, in
-    float32 whatever precision training used (a bfloat16 graph is slow or absent on CPUs)."""
+    float32 whatever precision training used (a bfloat16 graph is slow or absent on CPUs). Returns that
+    serving model."""
     from zoo.pipeline.export import float32_copy
     from zoo.tasks import get_task
 
-    get_task(spec.task).serving_model(float32_copy(model), spec, config, info).export(
-        os.path.join(model_dir, "saved_model"), verbose=False)
+    serving = get_task(spec.task).serving_model(float32_copy(model), spec, config, info)
+    serving.export(os.path.join(model_dir, "saved_model"), verbose=False)
+    return serving
 
 
 PROBE_EXAMPLES = 8  # validation examples that compare the trained model with the exported one
@@ -353,7 +375,8 @@ def export_in_tensorflow(model, model_name: str, data_dir: str, model_dir: str, 
 
     The `.keras` file is backend-neutral. A child process on the TensorFlow backend loads it, checks that its
     predictions on a few validation inputs match the trained model's (the `probe.npz` written here), then
-    exports the task's serving model as on TensorFlow and checks the SavedModel against the loaded model.
+    exports the task's serving model as on TensorFlow and checks the SavedModel against that serving model
+    (where the SavedModel takes the model's own inputs).
     Why not Keras' own JAX export (jax2tf): it converts plain Keras graphs well, but the serving models of
     text, detection, recommender and segmentation tasks hold TensorFlow ops (string lookups, image decoding,
     id checks) that a JAX function cannot trace. A mismatch is a one-line `TrainingError`.
@@ -388,8 +411,10 @@ def export_from_keras_file(model_name: str, data_dir: str, model_dir: str, confi
     spec = get_spec(model_name)
     model = zoo.load_model(os.path.join(model_dir, "model.keras"))
     check = {"loaded": compare_probe(probe, model)}
-    export_serving(model, spec, config, _info(read_meta(data_dir)), model_dir)
-    check["served"] = compare_probe(probe, os.path.join(model_dir, "saved_model"))
+    serving = export_serving(model, spec, config, _info(read_meta(data_dir)), model_dir)
+    # The serving model may answer in other terms (a forecaster in the series' units, a mask for class
+    # scores): the SavedModel is compared with it, and it with the trained model through `loaded`.
+    check["served"] = compare_probe(probe, os.path.join(model_dir, "saved_model"), reference=serving)
     return check
 
 

@@ -109,7 +109,7 @@ def _sentence_ids(vocabulary, counts, subsample: float, max_length: int):
     def ids_of(sentence):
         sentence = tf.reshape(sentence, ())
         seed = tf.strings.to_hash_bucket_fast(sentence, 2 ** 62)
-        ids = tf.cast(layer(sentence[None]).flat_values, tf.int32)
+        ids = tf.cast(layer(sentence[None])[0], tf.int32)  # one sentence: no padding
         draw = tf.random.stateless_uniform(tf.shape(ids), seed=tf.stack([seed, _SALT_SUBSAMPLE]))
         ids = tf.boolean_mask(ids, draw < tf.gather(keep, ids))[:max_length]
         count = tf.size(ids)
