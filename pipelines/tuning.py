@@ -61,8 +61,12 @@ def worker_pool(model_name: str, *, image: str, dataset: str, style: str, epochs
         machine["tpu_topology"] = accel.tpu_topology
     container = {"image_uri": image, "command": list(TRIAL_COMMAND), "args": args}
     env = [{"name": "ZOO_TPU", "value": "local"}] if accel.is_tpu else []
-    backend = getattr(accel, "backend", "tensorflow")
-    if backend != "tensorflow":  # the preset's Keras backend (a trial is one process: the variable decides it)
+    from zoo.registry import get_spec
+
+    # The preset's Keras backend (a trial is one process: the variable decides it), as the pipeline's train step
+    # gets it: a model that trains only on TensorFlow keeps TensorFlow.
+    backend = "tensorflow" if get_spec(model_name).tensorflow_only else accel.backend
+    if backend != "tensorflow":
         env.append({"name": "KERAS_BACKEND", "value": backend})
     if env:
         container["env"] = env

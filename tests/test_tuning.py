@@ -201,6 +201,18 @@ def test_vertex_job_minimises_a_min_gate_metric_and_maps_integer_ranges_and_fixe
     assert '{"activation": "relu"}' in mlp["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["args"]
 
 
+def test_tpu_trials_train_on_the_presets_jax_backend_unless_the_model_needs_tensorflow():
+    from pipelines.tuning import build_tuning_job
+
+    def env(name):
+        job = build_tuning_job(name, project="my-proj", region="us-central1", pipeline_root="gs://b/r", offline=True,
+                               accelerator="tpu").to_dict()
+        return {e["name"]: e["value"] for e in job["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["env"]}
+
+    assert env("lenet5") == {"ZOO_TPU": "local", "KERAS_BACKEND": "jax"}
+    assert env("dcgan") == {"ZOO_TPU": "local"}  # tensorflow_only: TensorFlow, as the pipeline's train step
+
+
 def test_vertex_report_picks_the_best_trial_and_prints_the_submit_command():
     from google.cloud.aiplatform.compat.types import study
 
