@@ -307,8 +307,10 @@ def test_multi_worker_mirrored_strategy_trains_lenet5_with_two_worker_processes(
     # Synchronous training: both replicas end with the same weights.
     import zoo
 
-    a = zoo.load_model(os.path.join(chief["model_dir"], "model.keras")).get_weights()
-    b = zoo.load_model(os.path.join(worker["model_dir"], "model.keras")).get_weights()
+    # A non-chief replica writes its (identical) outputs to a temporary folder of its own.
+    assert chief["metadata"]["written_to"] == chief["model_dir"] != worker["metadata"]["written_to"]
+    a = zoo.load_model(os.path.join(chief["metadata"]["written_to"], "model.keras")).get_weights()
+    b = zoo.load_model(os.path.join(worker["metadata"]["written_to"], "model.keras")).get_weights()
     assert len(a) == len(b) and all(np.allclose(x, y) for x, y in zip(a, b, strict=True))
 
 

@@ -335,7 +335,8 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
         "progress": sorted(os.listdir(progress_dir)) if os.path.isdir(progress_dir) else [],
     }
     _write_json(os.path.join(model_dir, "metadata.json"), metadata)
-    return metadata
+    # Where this process wrote (a temporary folder on a non-chief replica): not part of the saved metadata.
+    return {**metadata, "written_to": model_dir}
 
 
 def _without_string_inputs(ds):
