@@ -11,6 +11,7 @@ import json
 from kfp import dsl
 
 from components import DEFAULT_IMAGE, make_components
+from zoo.pipeline.runtime import backend_for
 from zoo.pipeline.runs import pipeline_name  # noqa: F401  (the pipeline's name; also re-exported)
 from zoo.registry import get_spec
 
@@ -40,12 +41,8 @@ def make_pipeline(model_name: str, target: str = "local", image: str = DEFAULT_I
         from pipelines import vertex
 
         vertex_options = vertex.options(**target_options)
-        default_backend = vertex_options.backend
-        if spec.tensorflow_only and default_backend != "tensorflow":
-            if target_options.get("backend"):  # asked for explicitly: an error; a preset's default: overruled
-                raise ValueError(f"{model_name} trains on the TensorFlow backend only ({spec.tensorflow_only}); "
-                                 f"it cannot train on {default_backend}.")
-            default_backend = "tensorflow"
+        # Asked for explicitly: an error for a tensorflow_only model; a preset's default: overruled.
+        default_backend = backend_for(spec, vertex_options.backend, requested=bool(target_options.get("backend")))
     elif target_options:
         raise ValueError(f"Options {sorted(target_options)} apply only to the vertex target.")
 

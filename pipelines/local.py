@@ -22,8 +22,8 @@ __all__ = ["RunSummary", "run_local", "summarise"]
 def run_local(model_name: str, root: str, *, dataset: str | None = None, style: str = "functional",
               hparams: dict[str, Any] | None = None, epochs: int | None = None,
               batch_size: int | None = None, learning_rate: float | None = None, seed: int = 0,
-              backend: str = "tensorflow", min_delta: float | None = None, floor: float | None = None, require_significance: bool = False,
-              quiet: bool = True) -> RunSummary:
+              backend: str = "tensorflow", min_delta: float | None = None, floor: float | None = None,
+              require_significance: bool = False, quiet: bool = True) -> RunSummary:
     """Run the pipeline with `kfp.local.SubprocessRunner` in this environment; return its summary.
 
     Everything lives under `root`: `pipeline_root/<started>-<id>/` (each run's artifacts), `registry/` (deployed
@@ -37,11 +37,9 @@ def run_local(model_name: str, root: str, *, dataset: str | None = None, style: 
     dataset = dataset or spec.offline_datasets[0]
     check_dataset(spec, dataset)
     resolve_hparams(spec, hparams or {})  # fail fast, before any task runs
-    from zoo.pipeline.runtime import check_backend
+    from zoo.pipeline.runtime import backend_for
 
-    if check_backend(backend) != "tensorflow" and spec.tensorflow_only:
-        raise ValueError(f"{model_name} trains on the TensorFlow backend only ({spec.tensorflow_only}); "
-                         f"it cannot train on {backend}.")
+    backend_for(spec, backend)
     root = os.path.abspath(root)
     # A folder per run: kfp.local names a run's folder after the pipeline and the second it started, so two
     # runs of one model started together (concurrent runs under one root) would otherwise share or confuse it.

@@ -61,11 +61,12 @@ def worker_pool(model_name: str, *, image: str, dataset: str, style: str, epochs
         machine["tpu_topology"] = accel.tpu_topology
     container = {"image_uri": image, "command": list(TRIAL_COMMAND), "args": args}
     env = [{"name": "ZOO_TPU", "value": "local"}] if accel.is_tpu else []
+    from zoo.pipeline.runtime import backend_for
     from zoo.registry import get_spec
 
     # The preset's Keras backend (a trial is one process: the variable decides it), as the pipeline's train step
     # gets it: a model that trains only on TensorFlow keeps TensorFlow.
-    backend = "tensorflow" if get_spec(model_name).tensorflow_only else accel.backend
+    backend = backend_for(get_spec(model_name), accel.backend, requested=False)
     if backend != "tensorflow":
         env.append({"name": "KERAS_BACKEND", "value": backend})
     if env:
@@ -91,22 +92,14 @@ def build_tuning_job(model_name: str, *, project: str, region: str, pipeline_roo
     from components import DEFAULT_IMAGE
     from pipelines import vertex
     from pipelines.factory import pipeline_name
-    from zoo.registry import check_dataset, check_style, get_spec, resolve_hparams
-    from zoo.tuning import ALGORITHMS, TRIAL_FLAGS, search_space
+    from zoo.tuning import TRIAL_FLAGS, plan_search
 
     check_target(project, region, pipeline_root, None)
-    spec = get_spec(model_name)
-    check_style(spec, style)
-    dataset = dataset or (spec.online_datasets or spec.offline_datasets)[0]
-    check_dataset(spec, dataset)
-    fixed = dict(hparams or {})
-    resolve_hparams(spec, fixed)
-    space = search_space(spec, fixed)
+    spec, dataset, fixed, space = plan_search(model_name, dataset=dataset, style=style, hparams=hparams,
+                                              algorithm=algorithm, online=True)
     clash = sorted(set(space) & set(TRIAL_FLAGS))
     if clash:
         raise ValueError(f"{model_name}: searched hyperparameters {clash} share a name with the trial's own flags.")
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"Unknown tuning algorithm {algorithm!r}. Allowed: {', '.join(ALGORITHMS)}.")
     if algorithm == "grid" and any(isinstance(e, Range) and not e.integer for e in space.values()):
         raise ValueError("Vertex AI's grid search takes only integer ranges and choices; the space has a real-valued "
                          "range (use --algorithm bayesian or random).")

@@ -59,6 +59,27 @@ def search_space(spec, fixed: Mapping[str, Any] | None = None, space: Mapping[st
     return space
 
 
+def plan_search(model_name: str, *, dataset: str | None, style: str, hparams: Mapping[str, Any] | None,
+                algorithm: str, online: bool, space: Mapping[str, Any] | None = None):
+    """Check a search's arguments, as `zoo tune` takes them here and on Vertex AI, before anything runs.
+
+    Returns (spec, dataset: the given one or the model's first offline one, or with `online` its first online
+    one, fixed hyperparameters, space). Each bad argument is a one-line ValueError.
+    """
+    from zoo.registry import check_dataset, check_style, get_spec, resolve_hparams
+
+    spec = get_spec(model_name)
+    check_style(spec, style)
+    dataset = dataset or ((spec.online_datasets if online else ()) or spec.offline_datasets)[0]
+    check_dataset(spec, dataset)
+    fixed = dict(hparams or {})
+    resolve_hparams(spec, fixed)
+    space = search_space(spec, fixed, space)
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"Unknown tuning algorithm {algorithm!r}. Allowed: {', '.join(ALGORITHMS)}.")
+    return spec, dataset, fixed, space
+
+
 def split_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], float | None, int | None]:
     """A trial's values as (model hyperparameters, learning rate, batch size), as the train step takes them."""
     hparams = {k: v for k, v in values.items() if k not in RECIPE_HPARAMS}
@@ -217,17 +238,9 @@ def tune_local(model_name: str, root: str = "runs/local", *, max_trials: int = 5
     (`spec.small`) applies under them, as in `zoo run --local`. `on_trial(trial, metric)` follows each trial.
     """
     from zoo.pipeline import steps
-    from zoo.registry import check_dataset, check_style, get_spec, resolve_hparams
 
-    spec = get_spec(model_name)
-    check_style(spec, style)
-    dataset = dataset or spec.offline_datasets[0]
-    check_dataset(spec, dataset)
-    fixed = dict(hparams or {})
-    resolve_hparams(spec, fixed)
-    space = search_space(spec, fixed, space)
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"Unknown tuning algorithm {algorithm!r}. Allowed: {', '.join(ALGORITHMS)}.")
+    spec, dataset, fixed, space = plan_search(model_name, dataset=dataset, style=style, hparams=hparams,
+                                              algorithm=algorithm, online=False, space=space)
     if max_trials < 1 or epochs < 1:
         raise ValueError(f"max_trials and epochs must be at least 1. Received: max_trials={max_trials}, "
                          f"epochs={epochs}")

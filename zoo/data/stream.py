@@ -298,9 +298,9 @@ def _whole_multiples(ds, size: int, batch_size: int, multiple: int):
     """Batches of `ds` (of `size` examples in batches of `batch_size`) cut to a multiple of `multiple`."""
     import tensorflow as tf
 
-    last = size % batch_size // multiple * multiple
     if batch_size % multiple:
         raise ValueError(f"The batch size ({batch_size}) must be a multiple of {multiple} (the devices).")
+    last = size % batch_size // multiple * multiple
 
     def cut(*batch):
         kept = tf.shape(tf.nest.flatten(batch)[0])[0] // multiple * multiple

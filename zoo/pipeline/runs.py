@@ -20,9 +20,10 @@ import re
 import sys
 
 TASKS = ("preprocess", "train", "evaluate", "gate", "deploy-local")
-ERROR_FILE = "error.txt"  # zoo.pipeline.steps.ERROR_FILE (not imported: steps imports numpy)
-# kfp.local names a run's folder after the pipeline and the moment it started.
+# A failed step's one-line reason, beside its outputs (written by `zoo.pipeline.steps.report_errors`).
+ERROR_FILE = "error.txt"
 STOPPED = "the pipeline stopped before the gate (see the log above)"
+# kfp.local names a run's folder after the pipeline and the moment it started.
 _STARTED = re.compile(r"-(\d{4})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{6})$")
 
 

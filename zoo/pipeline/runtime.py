@@ -146,6 +146,17 @@ def check_backend(name: str) -> str:
     return name
 
 
+def backend_for(spec, backend: str, *, requested: bool = True) -> str:
+    """The backend `spec`'s model trains with given `backend`: itself, unless the model is `tensorflow_only`.
+    Then a backend the user asked for is a one-line ValueError, and a preset's default gives way to TensorFlow."""
+    if check_backend(backend) == "tensorflow" or not spec.tensorflow_only:
+        return backend
+    if requested:
+        raise ValueError(f"{spec.name} trains on the TensorFlow backend only ({spec.tensorflow_only}); "
+                         f"it cannot train on {backend}.")
+    return "tensorflow"
+
+
 def select_backend(name: str) -> None:
     """Make `name` this process's Keras backend. Keras reads KERAS_BACKEND once, when it is first imported,
     so a process that imported Keras with another backend cannot switch: that is a one-line error."""
@@ -192,10 +203,8 @@ def detect(env: Mapping[str, str] | None = None, gpus: int | None = None,
         import keras
 
         backend = keras.backend.backend()
-    if check_backend(backend) == "jax":
-        return _detect_jax(os.environ if env is None else env)
+    check_backend(backend)
     env = os.environ if env is None else env
-    tpu_devices = sorted(glob.glob(TPU_DEVICE_GLOB)) if tpu_devices is None else list(tpu_devices)
     cluster, task_type, task_index = ({}, None, 0)
     if env.get("TF_CONFIG", "").strip():
         cluster, task_type, task_index = _parse_tf_config(env["TF_CONFIG"])
@@ -203,29 +212,22 @@ def detect(env: Mapping[str, str] | None = None, gpus: int | None = None,
     precision = env.get("ZOO_PRECISION", "").strip() or None
     if precision is not None and precision not in POLICIES:
         raise ValueError(f"ZOO_PRECISION must be one of {', '.join(POLICIES)}. Received: {precision!r}")
+    found = Environment(
+        backend=backend, workers=max(workers, 1), task_type=task_type, task_index=task_index,
+        cluster=tuple((role, tuple(a)) for role, a in sorted(cluster.items()) if a), precision=precision,
+    )
+    if backend == "jax":
+        return _jax_hardware(found)
+    tpu_devices = sorted(glob.glob(TPU_DEVICE_GLOB)) if tpu_devices is None else list(tpu_devices)
     if gpus is None:
         import tensorflow as tf
 
         gpus = len(tf.config.list_physical_devices("GPU"))
-    return Environment(
-        tpu=_tpu_from(env, tpu_devices), gpus=int(gpus), workers=max(workers, 1), task_type=task_type,
-        task_index=task_index, cluster=tuple((role, tuple(a)) for role, a in sorted(cluster.items()) if a),
-        precision=precision,
-    )
+    return dataclasses.replace(found, tpu=_tpu_from(env, tpu_devices), gpus=int(gpus))
 
 
-def _detect_jax(env: Mapping[str, str]) -> Environment:
-    cluster, task_type, task_index = ({}, None, 0)
-    if env.get("TF_CONFIG", "").strip():
-        cluster, task_type, task_index = _parse_tf_config(env["TF_CONFIG"])
-    precision = env.get("ZOO_PRECISION", "").strip() or None
-    if precision is not None and precision not in POLICIES:
-        raise ValueError(f"ZOO_PRECISION must be one of {', '.join(POLICIES)}. Received: {precision!r}")
-    found = Environment(
-        backend="jax", workers=max(sum(len(cluster.get(role, [])) for role in SYNC_ROLES), 1), task_type=task_type,
-        task_index=task_index, cluster=tuple((role, tuple(a)) for role, a in sorted(cluster.items()) if a),
-        precision=precision,
-    )
+def _jax_hardware(found: Environment) -> Environment:
+    """`found` with the TPU, GPUs and devices JAX sees (after joining a multi-replica job's processes)."""
     # JAX's processes must meet before JAX lists (or runs on) any device.
     processes = jax_processes(found)
     if processes and not _JAX_INITIALIZED:

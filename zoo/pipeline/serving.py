@@ -169,7 +169,7 @@ class Predictor:
             raise BadRequest(f'"instances" holds {len(instances)} items; at most {MAX_INSTANCES} per request')
         predictions: list[Any] = [None] * len(instances)
         for positions, feeds in self._feeds(instances):
-            for position, row in zip(positions, self._run(feeds)):
+            for position, row in zip(positions, self.run(feeds)):
                 predictions[position] = row
         return {"predictions": predictions, "deployedModelVersion": self.version}
 
@@ -183,9 +183,6 @@ class Predictor:
     def run(self, feeds: dict[str, np.ndarray]) -> list:
         """The model's outputs, one JSON value per row, for checked `feeds` (`BadRequest` when the model itself
         rejects them, e.g. an id outside its vocabulary)."""
-        return self._run(feeds)
-
-    def _run(self, feeds: dict[str, np.ndarray]) -> list:
         import tensorflow as tf
 
         tensors = {k: tf.constant(v) for k, v in feeds.items()}

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from zoo.pipeline import arrays
+from zoo.pipeline.runs import ERROR_FILE  # report_errors writes it; `zoo run` and `zoo runs` read it
 from zoo.registry import check_dataset, check_style, get_spec, resolve_hparams
 
 SPLITS = ("train", "val", "test")
@@ -226,9 +227,7 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
                          f"batch_size={batch_size}, learning_rate={learning_rate}")
 
     environment = environment or runtime.detect()
-    if environment.backend != "tensorflow" and spec.tensorflow_only:
-        raise ValueError(f"{model_name} trains on the TensorFlow backend only ({spec.tensorflow_only}); "
-                         f"it cannot train on {environment.backend}.")
+    runtime.backend_for(spec, environment.backend)  # a tensorflow_only model on JAX: one line, before any work
     print(f"zoo train: {runtime.describe(environment)}", flush=True)
     policy = runtime.precision_policy(environment)
     keras.config.set_dtype_policy(policy)
@@ -429,6 +428,8 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
     is streamed in batches. Pictures the task draws (sample grids, masks) go to `pictures_dir`. `split="val"`
     scores the validation split instead (hyperparameter tuning does, so that the gate's test split stays unseen).
     """
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}. Allowed: {', '.join(SPLITS)}.")
     import zoo
     from zoo.data.stream import read
     from zoo.pictures import PROGRESS_DIR
@@ -442,8 +443,6 @@ def evaluate(model_name: str, data_dir: str, model_dir: str, out_path: str | Non
     config = trained.get("hparams") or resolve_hparams(spec, {})
     model = zoo.load_model(os.path.join(model_dir, "model.keras"))
     example_map = task.example_map(spec, config, info, output_count(model, spec, config))
-    if split not in SPLITS:
-        raise ValueError(f"Unknown split {split!r}. Allowed: {', '.join(SPLITS)}.")
     batches = read(data_dir, split, batch_size=EVAL_BATCH, example_map=example_map, meta=meta)
     extra = {}
     if task.uses_train_split:
@@ -535,7 +534,6 @@ def deploy_local(model_dir: str, evaluation: dict, registry_root: str, baseline_
 
 
 # ------------------------------------------------------------------------------------- component plumbing
-ERROR_FILE = "error.txt"
 
 
 def report_errors(output_path: str):
