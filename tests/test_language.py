@@ -126,10 +126,42 @@ def test_masked_lm_map_masks_15_percent_with_80_10_10():
         masked += (ids[weights] == mask_id).sum()
         unchanged += (ids[weights] == labels[weights]).sum()
     real = 400 * 62
-    # MaskedLMMaskGenerator selects ceil(15%) of each sentence's tokens (10 of 62 here).
+    # ceil(15%) of each sentence's tokens are selected (10 of 62 here).
     assert abs(selected / real - 0.15) < 0.015
     assert abs(masked / selected - 0.8) < 0.03
     assert abs(unchanged / selected - 0.1) < 0.03
+
+
+def test_masks_are_a_function_of_the_sentence_alone_so_runs_pair_up():
+    """Two passes over the data (another run, another epoch, parallel calls in another order) mask every
+    sentence identically; different sentences get different masks, and special tokens are never selected."""
+    import tensorflow as tf
+
+    from zoo.data.text_corpus import WORDPIECE_RESERVED
+    from zoo.tasks import get_task
+
+    words = [f"w{i}" for i in range(50)]
+    info = {"vocabulary": [*WORDPIECE_RESERVED, *words]}
+    spec = zoo.get_spec("bert")
+    hparams = {**spec.defaults, "vocabulary_size": 64, "sequence_length": 24}
+    rng = np.random.default_rng(1)
+    sentences = [" ".join(rng.choice(words, size=int(rng.integers(3, 22)))) for _ in range(64)]
+
+    def masked(order):
+        make = get_task("masked_language_modeling").example_map(spec, hparams, info)
+        ds = tf.data.Dataset.from_tensor_slices([sentences[i] for i in order]).map(make, num_parallel_calls=8)
+        return {i: (x["token_ids"].numpy(), y.numpy(), w.numpy()) for i, (x, y, w) in zip(order, ds)}
+
+    first, second = masked(range(64)), masked(rng.permutation(64))
+    for i in range(64):
+        for a, b in zip(first[i], second[i]):
+            np.testing.assert_array_equal(a, b)
+    selections = {tuple(np.flatnonzero(first[i][2])) for i in range(64)}
+    assert len(selections) > 50  # not one mask for all
+    specials = [info["vocabulary"].index(t) for t in ("[CLS]", "[SEP]", "[PAD]")]
+    for i in range(64):
+        original = np.where(first[i][2] > 0, first[i][1], first[i][0])
+        assert not np.isin(original[first[i][2] > 0], specials).any()
 
 
 # -------------------------------------------------------------------------------------------- decoding

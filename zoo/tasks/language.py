@@ -4,9 +4,10 @@ Data. A dataset of kind "corpus" holds sentences; the spec's adapter learned a t
 split (`zoo.data.text_corpus`: WordPiece for BERT, byte-level BPE for GPT) and stored it in `info`.
 `example_map` turns ONE sentence into one fixed-length training example:
 
-- masked LM: [CLS] wordpieces [SEP], padded with [PAD] (id 0) to `sequence_length`; then KerasHub's
-  `MaskedLMMaskGenerator` selects 15% of the real tokens (never [CLS], [SEP], [PAD]) and replaces 80% of the
-  selected by [MASK], 10% by a random token and leaves 10% unchanged (Devlin et al. 2019) ->
+- masked LM: [CLS] wordpieces [SEP], padded with [PAD] (id 0) to `sequence_length`; then `masked_lm_example`
+  selects 15% of the real tokens (never [CLS], [SEP], [PAD]) and replaces 80% of the selected by [MASK], 10%
+  by a random token and leaves 10% unchanged (Devlin et al. 2019), with random draws seeded by the sentence
+  itself (static masking, as the original BERT), so every run trains and scores on the same masks ->
   ({"token_ids", "segment_ids"}, original ids (L,), weights (L,): 1 at the selected positions);
 - causal LM: <|endoftext|> tokens <|endoftext|> (GPT-2 marks a text's start and end with its one special
   token), cut to `sequence_length` + 1 and padded with it -> (ids[:-1], ids[1:], weights: 1 on the real
@@ -17,7 +18,8 @@ positions count for nothing), AdamW from the recipe.
 
 Evaluation (the gate never reads the loss):
 - "masked_token_accuracy": the share of selected tokens predicted exactly (over all of them), with
-  "masked_token_loss". Masks are drawn afresh, so runs are not paired example by example (no scores).
+  "masked_token_loss"; per-sentence accuracies are its scores (paired t-test: every run masks a sentence the
+  same way, so two runs' scores pair up).
 - "next_token_accuracy": the share of next tokens predicted exactly (argmax), over all tokens; per-sentence
   accuracies are its scores (paired t-test); "perplexity" = exp(mean next-token cross-entropy) is reported.
 
@@ -29,6 +31,7 @@ Serving: the tokenizer and the model in one exported graph, so the endpoint take
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -36,13 +39,43 @@ import numpy as np
 from zoo.metrics import Metric, register_metric
 from zoo.tasks.base import Evaluation, Task, make_optimizer, random_inputs
 
-MASKED_TOKEN_ACCURACY = register_metric(Metric("masked_token_accuracy", "max", None))
+MASKED_TOKEN_ACCURACY = register_metric(Metric("masked_token_accuracy", "max", None, paired_test="paired_t"))
 register_metric(Metric("masked_token_loss", "min", None))
 NEXT_TOKEN_ACCURACY = register_metric(Metric("next_token_accuracy", "max", None, paired_test="paired_t"))
 PERPLEXITY = register_metric(Metric("perplexity", "min", None))
 register_metric(Metric("next_token_loss", "min", None))
 
 MASK_RATE, MASK_TOKEN_RATE, RANDOM_TOKEN_RATE = 0.15, 0.8, 0.1
+MASK_SALT = 0x6D6C6D  # the second word of each sentence's mask seed
+
+
+def masked_lm_example(ids, seed, *, vocabulary_size: int, mask_id: int, unselectable, most: int):
+    """BERT's masking of one padded sentence, a pure function of (`ids`, `seed`): stateless random draws.
+
+    Selects ceil(15%) of the selectable tokens (not `unselectable`: [CLS], [SEP], [PAD]), at most `most`, and
+    replaces 80% of the selected by `mask_id`, 10% by a token drawn from the whole vocabulary and leaves 10%
+    as they are (Devlin et al. 2019), as KerasHub's `MaskedLMMaskGenerator` does; that layer draws from
+    stateful, unseeded random ops, so two runs (or two parallel `tf.data` calls) mask differently and a gate
+    could not compare their metrics. Returns (token ids, labels: the original ids at the selected positions
+    and 0 elsewhere, weights: 1.0 at the selected positions).
+    """
+    import tensorflow as tf
+
+    ids = tf.convert_to_tensor(ids, tf.int32)
+    length = tf.shape(ids)[0]
+    selectable = tf.reduce_all(tf.not_equal(ids[:, None], tf.constant(list(unselectable), tf.int32)[None, :]), axis=1)
+    count = tf.math.ceil(MASK_RATE * tf.reduce_sum(tf.cast(selectable, tf.float32)))
+    count = tf.minimum(tf.cast(count, tf.int32), most)
+    order, action = tf.unstack(tf.random.stateless_uniform((2, length), seed))
+    # The `count` selectable positions with the smallest draws (unselectable ones sort last).
+    rank = tf.argsort(tf.argsort(tf.where(selectable, order, 2.0)))
+    selected = rank < count
+    random_ids = tf.random.stateless_uniform((length,), seed + tf.constant([0, 1], seed.dtype), maxval=vocabulary_size,
+                                             dtype=tf.int32)
+    replaced = tf.where(action < MASK_TOKEN_RATE, mask_id,
+                        tf.where(action < MASK_TOKEN_RATE + RANDOM_TOKEN_RATE, random_ids, ids))
+    token_ids = tf.where(selected, replaced, ids)
+    return token_ids, tf.where(selected, ids, 0), tf.cast(selected, tf.float32)
 
 
 def _token_id(vocabulary, token: str) -> int:
@@ -95,7 +128,6 @@ class MaskedLanguageModeling(Task):
     metric_names = ("masked_token_accuracy", "masked_token_loss")
 
     def example_map(self, spec, hparams, info, outputs=1):
-        import keras_hub
         import tensorflow as tf
 
         from zoo.data.text_corpus import CLS, MASK, PAD, SEP, wordpiece_tokenizer
@@ -106,23 +138,18 @@ class MaskedLanguageModeling(Task):
         length = int(hparams["sequence_length"])
         cls_id, sep_id, pad_id = (_token_id(vocabulary, t) for t in (CLS, SEP, PAD))
         most = int(np.ceil(MASK_RATE * length)) + 1
-        masker = keras_hub.layers.MaskedLMMaskGenerator(
-            vocabulary_size=len(vocabulary), mask_selection_rate=MASK_RATE, mask_selection_length=most,
-            mask_token_id=_token_id(vocabulary, MASK), unselectable_token_ids=[cls_id, sep_id, pad_id],
-            mask_token_rate=MASK_TOKEN_RATE, random_token_rate=RANDOM_TOKEN_RATE)
+        mask = functools.partial(masked_lm_example, vocabulary_size=len(vocabulary), mask_id=_token_id(vocabulary, MASK),
+                                 unselectable=(cls_id, sep_id, pad_id), most=most)
 
         def make(sentence, _=None):
-            ids = tf.cast(tokenizer(tf.reshape(sentence, ()))[:length - 2], tf.int32)
+            sentence = tf.reshape(sentence, ())
+            ids = tf.cast(tokenizer(sentence)[:length - 2], tf.int32)
             ids = tf.concat([[cls_id], ids, [sep_id]], axis=0)
             ids = tf.ensure_shape(tf.pad(ids, [[0, length - tf.size(ids)]], constant_values=pad_id), (length,))
-            masked = masker(ids)
-            positions = tf.cast(masked["mask_positions"], tf.int32)[:, None]
-            labels = tf.tensor_scatter_nd_update(tf.zeros((length,), tf.int32), positions,
-                                                 tf.cast(masked["mask_ids"], tf.int32))
-            weights = tf.tensor_scatter_nd_max(tf.zeros((length,), tf.float32), positions,
-                                               tf.cast(masked["mask_weights"], tf.float32))
-            inputs = {"token_ids": tf.cast(masked["token_ids"], tf.int32), "segment_ids": tf.zeros((length,), tf.int32)}
-            return inputs, labels, weights
+            # The sentence seeds its own masks: the same in every run, epoch and split order (static masking).
+            seed = tf.stack([tf.strings.to_hash_bucket_fast(sentence, 2**62), tf.constant(MASK_SALT, tf.int64)])
+            token_ids, labels, weights = mask(ids, seed)
+            return {"token_ids": token_ids, "segment_ids": tf.zeros((length,), tf.int32)}, labels, weights
 
         return make
 
@@ -132,8 +159,10 @@ class MaskedLanguageModeling(Task):
     def evaluate(self, model, batches, spec, hparams, info, *, seed=0, train_batches=None):
         hits, weights, losses = _score(model, batches)
         total = max(float(weights.sum()), 1.0)
+        scored = weights > 0
         return Evaluation({"masked_token_accuracy": float(hits.sum()) / total,
-                           "masked_token_loss": float(losses.sum()) / total})
+                           "masked_token_loss": float(losses.sum()) / total},
+                          scores=hits[scored] / weights[scored], paired_test="paired_t")
 
     def serving_model(self, model, spec, hparams, info):
         import keras
