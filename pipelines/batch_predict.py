@@ -1,6 +1,6 @@
 """Batch prediction on Vertex AI: a `BatchPredictionJob` against the model the deploy step put in the registry.
 
-`zoo predict NAME --project P --region R --input gs://…(.jsonl|.csv) --output gs://prefix` builds the
+`zoo predict NAME --project P --region R --input gs://…(.jsonl|.csv|.txt) --output gs://prefix` builds the
 `aiplatform_v1.CreateBatchPredictionJobRequest` (the real Vertex AI API type, which the SDK's
 `aiplatform.BatchPredictionJob.submit` builds too, but only while submitting it) and sends it with
 `aiplatform_v1.JobServiceClient`; `--dry-run` prints the request as JSON and sends nothing, and the client
@@ -14,22 +14,32 @@ is built offline with anonymous credentials in the tests.
 - **The container**: Vertex AI runs a batch prediction job on the model's own serving container, started with
   the same `AIP_HTTP_PORT`, `AIP_HEALTH_ROUTE`, `AIP_PREDICT_ROUTE` and `AIP_STORAGE_URI` as for an endpoint;
   it waits for the health route, then POSTs the input to the predict route in requests of
-  `{"instances": [...]}` (`--batch-size` instances each, Vertex's `manual_batch_tuning_parameters`), one
-  instance per JSONL line, and one JSON array per CSV row (header first, unquoted values as numbers, strings
-  double-quoted). That is exactly what `zoo serve --vertex` answers, with the same validation, so the
-  component image serves batch prediction too. Results land under `--output` in a folder
+  `{"instances": [...], "parameters": ...}` (`--batch-size` instances each, Vertex's
+  `manual_batch_tuning_parameters`), one instance per JSONL line, one JSON array per CSV row (header first,
+  unquoted values as numbers, strings double-quoted) and one `{"b64": "<base64 of the file>"}` per path of a
+  file list. That is exactly what `zoo serve --vertex` answers, with the same validation, so the component
+  image serves batch prediction too. Results land under `--output` in a folder
   `prediction-<model display name>-<time>/`: `predictions_0001.jsonl`, ... with one
-  `{"instance": ..., "prediction": ...}` line per instance, and `errors_0001.jsonl`, ... with the failed
-  instances and an `error` (code and message). The server refuses a request with a bad instance as a whole,
-  so on Vertex the other instances of that request (up to `--batch-size`) are likely to be reported with it:
-  check a file with `zoo predict --local` first (it isolates bad lines), or use a small `--batch-size`.
+  `{"instance": ..., "prediction": ...}` line per instance, and `errors_0001.jsonl`, ... for requests that
+  failed as a whole (a code and a message).
+- **Bad lines**: the job's `model_parameters` are `{"errors": "per_instance"}`, which Vertex sends as the
+  `"parameters"` of every request; with them the server predicts every good instance of a request and
+  answers `{"error": "<reason>"}` as the prediction of each bad one (without them it refuses the whole
+  request, as online clients expect). So a bad line is reported in `predictions_*.jsonl` as
+  `{"instance": ..., "prediction": {"error": ...}}` and the other lines of its request are still predicted,
+  as `zoo predict --local` does (which also gives line numbers; Vertex's output echoes the instance instead).
   (Sources: Vertex AI's "Get batch predictions from a custom trained model",
-  cloud.google.com/vertex-ai/docs/predictions/get-batch-predictions, and `BatchPredictionJob.OutputConfig`
-  in `google.cloud.aiplatform_v1`.)
-- **Formats**: `instances_format` is `jsonl` or `csv` from the input's name; `predictions_format` is `jsonl`.
-  Vertex's `file-list` (and TFRecord) inputs reach the container as `{"b64": ...}` objects, which the zoo
-  server does not decode (it takes arrays), so they are refused here: turn images into JSON Lines, or predict
-  a folder of images with `zoo predict --local`.
+  cloud.google.com/vertex-ai/docs/predictions/get-batch-predictions, and `BatchPredictionJob` in
+  `google.cloud.aiplatform_v1`.)
+- **Formats**: `instances_format` comes from the input's name: `jsonl` (`.jsonl`, `.json`, `.ndjson`), `csv`
+  (`.csv`), and `file-list` (`.txt`: one `gs://` path of an image file per line), the last for models that
+  take one image: the server decodes each file as `zoo predict --local` decodes a folder of images
+  (`zoo.pipeline.serving.decode_image`), so both give the same predictions. Whether a model takes images is
+  read offline from its registry spec (`takes_images`: one float input of shape (H, W, 1, 3 or 4), and a
+  task whose endpoint takes that input, not seeds or image pairs), so a file list for another model is
+  refused before anything is sent. `predictions_format` is `jsonl`. TFRecord inputs are refused: Vertex
+  sends each record base64-encoded (`{"b64": ...}`), and the zoo's records are serialised examples, not image
+  files the server could decode.
 - **Machines**: a model served from a custom container needs dedicated resources: `--machine-type`
   (default n1-standard-4) and `--replicas` (starting and maximum replica count; batch jobs do not autoscale).
 """
@@ -45,23 +55,56 @@ from pipelines.submit import PROJECT_ID, REGION
 DEFAULT_MACHINE_TYPE = "n1-standard-4"
 DEFAULT_BATCH_SIZE = 64
 MODEL_ID_PLACEHOLDER = "MODEL_ID"
-FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
-REFUSED = {".txt": "file-list", ".tfrecord": "tf-record", ".gz": "tf-record-gzip"}
+FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "file-list"}
+REFUSED = {".tfrecord": "tf-record", ".gz": "tf-record-gzip"}
 GCS = re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,220}(/\S*)?$")
+# Tasks whose endpoint does not take the trained model's own image input (their `Task.serving_model`):
+# generators and samplers answer seeds, style transfer a {"content", "style"} pair of images.
+NOT_IMAGE_SERVING_TASKS = frozenset({"variational_autoencoding", "adversarial_generation", "conditional_generation",
+                                     "denoising_diffusion", "density_estimation", "style_transfer"})
+# ... and tasks whose endpoint takes one image although the trained model takes more (captions are generated).
+IMAGE_SERVING_TASKS = frozenset({"image_captioning"})
 
 
-def instances_format(input_uri: str) -> str:
-    """`jsonl` or `csv`, from the name of the input (a wildcard is allowed, `gs://b/in/*.jsonl`)."""
+def takes_images(spec) -> bool:
+    """Whether the endpoint of the model of `spec` takes one image, `(H, W, C)` floats with C 1, 3 or 4 (what
+    `zoo.pipeline.serving.image_input` finds in the exported signature), read from the spec alone: its
+    default input signature, its serving wrapper (those of the zoo take text or ids) and its task."""
+    if spec.task in IMAGE_SERVING_TASKS:
+        return True
+    if spec.task in NOT_IMAGE_SERVING_TASKS or spec.serving:
+        return False
+    inputs = list(spec.inputs().values())
+    return (len(inputs) == 1 and inputs[0].dtype.startswith(("float", "bfloat")) and len(inputs[0].shape) == 3
+            and inputs[0].shape[2] in (1, 3, 4))
+
+
+def _served_input(spec) -> str:
+    """What the endpoint of `spec`'s model takes, in a few words (for a model that takes no image)."""
+    if spec.task in NOT_IMAGE_SERVING_TASKS:
+        return f"its endpoint ({spec.task}) takes seeds or image pairs, not one image"
+    if spec.serving:
+        return f"its endpoint takes what its serving wrapper {spec.serving} takes"
+    return "it takes " + ", ".join(f"{name} {sig.dtype}{tuple(sig.shape)}" for name, sig in spec.inputs().items())
+
+
+def instances_format(input_uri: str, spec) -> str:
+    """`jsonl`, `csv` or `file-list` (models that take images), from the name of the input (a wildcard is
+    allowed, `gs://b/in/*.jsonl`) and the model's `spec`."""
     name = input_uri.lower()
-    for suffix, fmt in FORMATS.items():
-        if name.endswith(suffix):
-            return fmt
     for suffix, fmt in REFUSED.items():
         if name.endswith(suffix):
-            raise ValueError(f"--input {input_uri!r} reads as Vertex's {fmt!r} format, whose instances reach the "
-                             "container base64-encoded ({\"b64\": ...}); the zoo server takes arrays: give JSON Lines "
-                             "or CSV (or a folder of images to `zoo predict --local`)")
-    raise ValueError(f"--input {input_uri!r}: name a .jsonl or .csv file (or a wildcard such as gs://b/in/*.jsonl)")
+            raise ValueError(f"--input {input_uri!r} reads as Vertex's {fmt!r} format, whose records reach the "
+                             "container base64-encoded ({\"b64\": ...}) and are not image files: give JSON Lines, "
+                             "CSV or a .txt list of image files")
+    fmt = next((fmt for suffix, fmt in FORMATS.items() if name.endswith(suffix)), None)
+    if fmt is None:
+        raise ValueError(f"--input {input_uri!r}: name a .jsonl or .csv file, or a .txt list of gs:// image files "
+                         "(a wildcard such as gs://b/in/*.jsonl works)")
+    if fmt == "file-list" and not takes_images(spec):
+        raise ValueError(f"--input {input_uri!r} reads as Vertex's 'file-list' format (one gs:// image file a line), "
+                         f"for models that take one image; {spec.name} does not ({_served_input(spec)}): give JSON Lines or CSV")
+    return fmt
 
 
 def model_resource(project: str, region: str, model_id: str | None) -> str:
@@ -103,6 +146,7 @@ def build_request(model: str, *, project: str, region: str, input_uri: str, outp
     """The `CreateBatchPredictionJobRequest` for `model` (trained on `dataset`, default its first online one)."""
     from google.cloud import aiplatform_v1 as v1
 
+    from zoo.pipeline.serving import PER_INSTANCE_ERRORS
     from zoo.pipeline.vertex_deploy import display_name
     from zoo.registry import check_dataset, get_spec
 
@@ -110,7 +154,7 @@ def build_request(model: str, *, project: str, region: str, input_uri: str, outp
     dataset = dataset or (spec.online_datasets or spec.offline_datasets)[0]
     check_dataset(spec, dataset)
     check(project, region, input_uri, output_uri, machine_type, replicas, batch_size, model_id)
-    fmt = instances_format(input_uri)
+    fmt = instances_format(input_uri, spec)
     stamp = (now or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
     label = display_name(model, dataset)
     job = v1.BatchPredictionJob(
@@ -124,6 +168,8 @@ def build_request(model: str, *, project: str, region: str, input_uri: str, outp
             machine_spec=v1.MachineSpec(machine_type=machine_type),
             starting_replica_count=replicas, max_replica_count=replicas),
         manual_batch_tuning_parameters=v1.ManualBatchTuningParameters(batch_size=batch_size),
+        # Sent as every request's "parameters": the server then answers a bad instance with an error in its place.
+        model_parameters=dict(PER_INSTANCE_ERRORS),
         service_account=service_account,
         labels={"zoo-model": model.replace("_", "-"), "zoo-registry-model": label},
     )

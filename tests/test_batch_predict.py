@@ -242,6 +242,38 @@ def test_a_folder_of_images_is_decoded_and_resized_as_the_model_expects(lenet_ro
         {"file": "notes.txt", "error": "the file is not an image TensorFlow decodes (PNG, JPEG, GIF, BMP)"}]
 
 
+@pytest.fixture(scope="module")
+def lenet_predictor(lenet_root):
+    folder, version = serving.deployed_location(lenet_root, "lenet5")
+    return serving.storage_loader(folder, version)()
+
+
+def test_b64_images_predict_as_the_same_files_in_a_folder(lenet_predictor, tmp_path):
+    """What a Vertex AI file-list job sends ({"b64": file bytes}, errors per instance) gives the numbers that
+    `zoo predict --local` gives for a folder holding the same files."""
+    import base64
+
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (32, 32), dtype="uint8")).save(folder / "a.png")  # the model's size
+    Image.fromarray(rng.integers(0, 256, (40, 30, 3), dtype="uint8")).save(folder / "b.jpg")  # RGB, resized
+    (folder / "c.txt").write_text("not an image")
+    summary = batch_predict.predict_file(lenet_predictor, str(folder), str(tmp_path / "out.jsonl"))
+    local = {r["file"]: r["prediction"] for r in records(summary.output)}
+    assert sorted(local) == ["a.png", "b.jpg"] and summary.bad == 1
+    files = [(folder / name).read_bytes() for name in ("a.png", "c.txt", "b.jpg")]
+    request = {"instances": [{"b64": base64.b64encode(data).decode()} for data in files],
+               "parameters": serving.PER_INSTANCE_ERRORS}
+    a, c, b = lenet_predictor.predict(request)["predictions"]
+    np.testing.assert_allclose([a, b], [local["a.png"], local["b.jpg"]], rtol=0, atol=1e-6)
+    assert c == {"error": 'the "b64" value is not an image TensorFlow decodes (PNG, JPEG, GIF, BMP)'}
+    assert records(summary.errors_path) == [
+        {"file": "c.txt", "error": "the file is not an image TensorFlow decodes (PNG, JPEG, GIF, BMP)"}]
+
+
 # --------------------------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("argv,message", [
     (["mlp", "--input", "{tmp}/missing.jsonl"], "--input '{tmp}/missing.jsonl' does not exist"),
@@ -301,6 +333,34 @@ def test_the_vertex_job_targets_the_serving_version_with_formats_and_machines():
     assert csv.batch_prediction_job.input_config.instances_format == "csv"
 
 
+def test_the_vertex_job_asks_for_errors_per_instance_and_takes_file_lists_for_image_models():
+    """`model_parameters` (a google.protobuf.Value) reach the server as every request's "parameters"."""
+    from google.cloud import aiplatform_v1
+    from google.protobuf import json_format, struct_pb2
+
+    from pipelines.batch_predict import build_request, to_json
+
+    request = build_request("lenet5", model_id="1234", **{**VERTEX, "input_uri": "gs://bkt/in/digits.txt"})
+    job = request.batch_prediction_job
+    assert job.input_config.instances_format == "file-list"
+    raw = aiplatform_v1.BatchPredictionJob.pb(job).model_parameters
+    assert isinstance(raw, struct_pb2.Value) and json_format.MessageToDict(raw) == serving.PER_INSTANCE_ERRORS
+    assert json.loads(to_json(request))["batchPredictionJob"]["modelParameters"] == {"errors": "per_instance"}
+    assert build_request("mlp", **VERTEX).batch_prediction_job.model_parameters == job.model_parameters
+
+
+def test_which_models_take_images_is_read_from_the_spec():
+    """The expected sets were checked by hand against `serving.image_input` of each task's `serving_model` on
+    small builds (building them here would take a minute)."""
+    import zoo
+    from pipelines.batch_predict import takes_images
+
+    images = {"lenet5", "resnet50", "autoencoder", "sgan", "pix2pix", "fcn", "yolo", "image_captioning"}
+    others = {"mlp", "dnn_categorical", "dnn_binary", "matrix_factorization", "vae", "dcgan", "nade", "diffusion",
+              "style_transfer", "acgan"}
+    assert {name for name in images | others if takes_images(zoo.get_spec(name))} == images
+
+
 def test_the_vertex_job_is_the_one_the_sdk_builds_from_the_same_arguments(monkeypatch):
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import aiplatform, aiplatform_v1
@@ -324,7 +384,8 @@ def test_the_vertex_job_is_the_one_the_sdk_builds_from_the_same_arguments(monkey
             job_display_name=job.display_name, model_name=job.model, instances_format="jsonl",
             predictions_format="jsonl", gcs_source=VERTEX["input_uri"], gcs_destination_prefix=VERTEX["output_uri"],
             machine_type="n1-standard-4", starting_replica_count=1, max_replica_count=1, batch_size=64,
-            labels=dict(job.labels), project="my-proj", location="us-central1", credentials=AnonymousCredentials())
+            model_parameters=dict(serving.PER_INSTANCE_ERRORS), labels=dict(job.labels), project="my-proj",
+            location="us-central1", credentials=AnonymousCredentials())
     assert sent["parent"] == ours.parent
     assert type(job).to_dict(sent["batch_prediction_job"]) == type(job).to_dict(job)
 
@@ -376,8 +437,10 @@ def test_dry_run_prints_the_request_and_submits_nothing(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--input", "gs://bkt/in/files.txt"], "'file-list' format"),
-    (["--input", "gs://bkt/in/data.parquet"], "name a .jsonl or .csv file"),
+    (["--input", "gs://bkt/in/files.txt"], "'file-list' format (one gs:// image file a line), for models that take "
+                                            "one image; mlp does not (it takes features float32(2,))"),
+    (["--input", "gs://bkt/in/data.tfrecord"], "'tf-record' format"),
+    (["--input", "gs://bkt/in/data.parquet"], "name a .jsonl or .csv file, or a .txt list of gs:// image files"),
     (["--output", "/tmp/out"], "--output must be a gs://bucket/path"),
     (["--region", "central"], "--region must be a region"),
     (["--machine-type", "big"], "--machine-type must be"),

@@ -227,6 +227,8 @@ def test_a_remote_storage_uri_is_copied_down_before_loading(deployed):
     ({"instances": [[0, 1]], "extra": 1}, 400, "unknown request fields ['extra']"),
     ({"instances": [[0, 1]], "parameters": [1]}, 400, '"parameters" must be a JSON object'),
     ({"instances": [[0, 1]], "parameters": {"temperature": 2}}, 400, "takes no parameters"),
+    ({"instances": [[0, 1]], "parameters": {"errors": "skip"}}, 400, '"errors" must be "request" or "per_instance"'),
+    ({"instances": [[0, 1]], "parameters": {"errors": "per_instance"}, "x": 1}, 400, "unknown request fields"),
     ({"instances": [[0, 1, 2]]}, 400, "must have shape (2,), got (3,)"),
     ({"instances": [[[0, 1]]]}, 400, "must have shape (2,), got (1, 2)"),  # wrong rank: refused before the model
     ({"instances": [0, 1]}, 400, "must have shape (2,), got ()"),
@@ -411,6 +413,78 @@ def test_images_of_any_size_get_masks_of_their_size(served):
     assert all(np.array(p).dtype.kind == "i" for p in body["predictions"])
     status, reply = _serve_and_call(served["masks"], {"instances": [np.zeros((4, 4)).tolist()]})
     assert status == 400 and "must have shape (any, any, 3), got (4, 4)" in reply["error"]
+
+
+def _png(pixels) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _b64(data: bytes) -> dict:
+    import base64
+
+    return {"b64": base64.b64encode(data).decode()}
+
+
+def test_b64_images_decode_for_an_image_model_and_bad_ones_are_one_line_400s(served, server, monkeypatch):
+    """`{"b64": ...}` (Vertex's file-list instances): a PNG gives what its pixels as floats in [0, 1] give."""
+    pixels = np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype="uint8")
+    arrays = (pixels / 255.0).tolist()
+    with serving.running(serving.make_app(lambda: serving.Predictor(served["masks"], "1"))) as url:
+        wait_ready(url, timeout=60)
+        status, body = call(url, {"instances": [_b64(_png(pixels)), {"image": _b64(_png(pixels))}, arrays]})
+        assert status == 200 and np.array(body["predictions"]).shape == (3, 20, 24)
+        assert body["predictions"][0] == body["predictions"][1] == body["predictions"][2]
+        monkeypatch.setattr(serving, "MAX_IMAGE_PIXELS", 100)
+        for instance, message in [
+            ({"b64": "not base64!"}, 'the "b64" value is not valid base64 (standard alphabet, padded)'),
+            (_b64(b"hello, not an image"), 'the "b64" value is not an image TensorFlow decodes (PNG, JPEG, GIF, BMP)'),
+            ({"b64": 5}, '"b64" must hold a base64 string; got a number'),
+            (_b64(_png(pixels)), 'the "b64" value is an image of 24 x 20 pixels; at most 100 pixels'),
+        ]:
+            status, reply = call(url, {"instances": [arrays, instance]})
+            assert status == 400 and reply["error"] == message, reply
+    status, reply = call(server, {"instances": [[0, 1], _b64(_png(pixels))]})  # the mlp takes feature vectors
+    assert (status, reply["error"]) == (400, 'this model takes arrays, not {"b64": ...} images: its input is '
+                                             'features float32(2,)')
+
+
+@pytest.mark.parametrize("kind", ["PNG", "JPEG", "GIF", "BMP"])
+def test_an_images_size_is_read_from_its_header_before_it_is_decoded(kind):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((7, 300, 3), "uint8")).save(buffer, format=kind)
+    assert serving._image_size(buffer.getvalue()) == (300, 7)
+    assert serving._image_size(buffer.getvalue()[:5]) is None and serving._image_size(b"\xff\xd8junk") is None
+
+
+def test_errors_per_instance_answer_200_with_an_error_in_place_of_each_bad_instance(server):
+    good, bad = [[0, 1], [1, 1]], [0, 1, 2]
+    strict = call(server, {"instances": good})[1]["predictions"]
+    refused = call(server, {"instances": [bad]})[1]["error"]
+    request = {"instances": [good[0], bad, good[1]], "parameters": serving.PER_INSTANCE_ERRORS}
+    status, body = call(server, request)
+    assert status == 200 and len(body["predictions"]) == 3
+    assert body["predictions"][1] == {"error": refused} == {"error": "each instance of 'features' must have shape "
+                                                                    "(2,), got (3,)"}
+    np.testing.assert_allclose([body["predictions"][0], body["predictions"][2]], strict, rtol=0, atol=1e-6)
+    # Each kind of bad instance gets its own one line; the request itself must still be valid.
+    status, body = call(server, {"instances": [None, {"b64": "AA=="}, [True, False], [0, 0]],
+                                 "parameters": {"errors": "per_instance"}})
+    errors = [p.get("error") if isinstance(p, dict) else None for p in body["predictions"]]
+    assert status == 200 and errors[3] is None and all(e and "\n" not in e for e in errors[:3]), body
+    assert "takes arrays" in errors[1] and "true/false" in errors[2]
+    status, reply = call(server, {"instances": [good[0], bad, good[1]]})  # without the parameter: as before
+    assert status == 400 and reply["error"] == "the instances of 'features' are nested lists of different lengths"
+    assert call(server, {"instances": [], "parameters": {"errors": "per_instance"}})[0] == 400
 
 
 # ----------------------------------------------------------------------------------------------- load

@@ -174,13 +174,15 @@ def _parser() -> argparse.ArgumentParser:
                        description="Run NAME's deployed version over a file of instances: --local streams JSON Lines, "
                                    "CSV (tabular models) or a folder of images through the local registry's serving "
                                    "version; --project submits a Vertex AI batch prediction job against the registry "
-                                   "model. Bad lines are reported with their line numbers; the rest are predicted.")
+                                   "model. Bad lines are reported (with their line numbers locally, as {\"error\": ...} "
+                                   "predictions on Vertex AI); the rest are predicted.")
     p.add_argument("name")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--local", action="store_true", help="the local registry under --root")
     where.add_argument("--project", help="the Google Cloud project of the Vertex AI registry model")
     p.add_argument("--input", required=True,
-                   help="JSON Lines or CSV file (gs:// with --project), or a folder of images")
+                   help="JSON Lines or CSV file, a folder of images (--local), or with --project a gs:// .jsonl/.csv "
+                        "file or a .txt list of gs:// image files (image models)")
     p.add_argument("--output", required=True,
                    help="--local: a JSON Lines file (bad lines go to OUTPUT.errors.jsonl); --project: a gs:// prefix")
     p.add_argument("--dataset", help="default: the spec's first offline (--local) or online (Vertex) dataset")

@@ -20,15 +20,18 @@ Inputs, chosen by what `--input` is:
   name order, decoded with TensorFlow (`tf.io.decode_image`: PNG, JPEG, GIF, BMP) to `C` channels as floats
   in [0, 1] (the scale the zoo's image datasets train on) and resized to `H x W` with `tf.image.resize`
   as the zoo fits its datasets (`zoo.data.adapt.fit_images`); an input of free size keeps each image's size.
-  The online server has no image decoding of its own (it takes these arrays as nested lists), so this is
-  the one reading rule here that it does not share. A file that does not decode is a bad item.
+  This is `serving.decode_image`, the very conversion the server applies to a `{"b64": ...}` instance (how a
+  Vertex AI `file-list` batch job sends each listed file), so a folder here and the same files listed for a
+  Vertex job give the same numbers. A file that does not decode (or is over `serving.MAX_IMAGE_PIXELS`) is
+  a bad item. JSON Lines may hold `{"b64": ...}` instances too, for these models.
 
 Validation is the online server's own: every instance goes through `Predictor.check_instance` (dtype, rank,
 fixed dimensions, finiteness, the keys of named inputs) and JSON is parsed as strictly
 (`serving.parse_json`: no NaN or Infinity). A bad item does not stop the run: it is reported with its line
 number (or file name) and the reason, on stderr and in `OUTPUT.errors.jsonl`, and every other item is still
 predicted. When the model itself rejects a batch (e.g. an id outside a recommender's vocabulary), its
-instances are retried one by one so that only the culprit is reported.
+instances are retried one by one so that only the culprit is reported (`serving.run_each`, which the server
+also runs for requests with errors per instance, as Vertex AI batch jobs send them).
 
 Output, as Vertex AI batch prediction writes its results (`{"instance": ..., "prediction": ...}` per line, and
 errors in a file of their own): JSON Lines, one record per predicted item in input order,
@@ -124,6 +127,8 @@ def jsonl_items(lines: Iterable[bytes]) -> Iterator[Item]:
 def csv_layout(inputs: dict) -> str:
     """How a CSV row feeds the model with serving signature `inputs` ({name: TensorSpec}): "vector" (one
     input of shape (None, D)) or "named" (every input a single value); otherwise an `InputError`."""
+    from zoo.pipeline.serving import describe_inputs
+
     shapes = {name: spec.shape[1:].as_list() if spec.shape.rank is not None else None for name, spec in inputs.items()}
     if len(shapes) == 1:
         (shape,) = shapes.values()
@@ -132,7 +137,7 @@ def csv_layout(inputs: dict) -> str:
     if all(shape is not None and shape in ([], [1]) for shape in shapes.values()):
         return "named"
     raise InputError(f"CSV input needs a tabular model (one input of shape (D,), or inputs that are single values); "
-                     f"this one takes {_describe(inputs)}: give JSON Lines instead")
+                     f"this one takes {describe_inputs(inputs)}: give JSON Lines instead")
 
 
 def csv_items(lines: Iterable[bytes | str], inputs: dict) -> Iterator[Item]:
@@ -179,35 +184,27 @@ def csv_items(lines: Iterable[bytes | str], inputs: dict) -> Iterator[Item]:
 
 
 def image_items(folder: str, inputs: dict) -> Iterator[Item]:
-    """The images in `folder` (name order), decoded and sized for a model with one image input."""
-    import tensorflow as tf
+    """The images in `folder` (name order), decoded and sized for a model with one image input
+    (`serving.decode_image`, as the server decodes a `{"b64": ...}` instance)."""
+    from zoo.pipeline.serving import BadRequest, decode_image, describe_inputs, image_input
 
-    spec = next(iter(inputs.values())) if len(inputs) == 1 else None
-    shape = spec.shape[1:].as_list() if spec is not None and spec.shape.rank is not None else None
-    if spec is None or not spec.dtype.is_floating or shape is None or len(shape) != 3 or shape[2] not in (1, 3, 4):
+    name = image_input(inputs)
+    if name is None:
         raise InputError(f"a folder of images needs a model with one image input of shape (H, W, 1, 3 or 4); this "
-                         f"one takes {_describe(inputs)}")
-    height, width, channels = shape
+                         f"one takes {describe_inputs(inputs)}")
     names = sorted(n for n in os.listdir(folder) if not n.startswith(".") and os.path.isfile(os.path.join(folder, n)))
     for file_name in names:
         where = {"file": file_name}
         try:
             with open(os.path.join(folder, file_name), "rb") as f:
                 data = f.read()
-            image = tf.io.decode_image(data, channels=channels, expand_animations=False, dtype=tf.float32)
-        except (OSError, tf.errors.InvalidArgumentError) as err:
-            reason = ("cannot be read" if isinstance(err, OSError)
-                      else "is not an image TensorFlow decodes (PNG, JPEG, GIF, BMP)")
-            yield Item(where, error=f"the file {reason}", echo=False)
+        except OSError:
+            yield Item(where, error="the file cannot be read", echo=False)
             continue
-        if height is not None and width is not None and tuple(image.shape[:2]) != (height, width):
-            image = tf.image.resize(image, (height, width))
-        yield Item(where, image.numpy(), echo=False)
-
-
-def _describe(inputs: dict) -> str:
-    return ", ".join(f"{n} {s.dtype.name}{tuple(s.shape.as_list()[1:]) if s.shape.rank is not None else '(any)'}"
-                     for n, s in inputs.items())
+        try:
+            yield Item(where, decode_image(data, inputs[name], what="the file"), echo=False)
+        except BadRequest as err:
+            yield Item(where, error=str(err), echo=False)
 
 
 # ------------------------------------------------------------------------------------------- predicting
@@ -238,31 +235,11 @@ def predict_items(predictor, items: Iterable[Item],
 
 
 def _predict(predictor, pending: list[tuple[Item, dict]]) -> Iterator[tuple[Item, bool, Any]]:
-    """Run checked instances: one call per group of equal shapes (images of free size differ); a batch the
-    model rejects is retried one instance at a time, so that only the culprits are reported."""
-    import numpy as np
+    """Run checked instances as the server runs them (`serving.run_each`: one call per group of equal shapes,
+    a batch the model rejects retried one instance at a time, so that only the culprits are reported)."""
+    from zoo.pipeline.serving import run_each
 
-    from zoo.pipeline.serving import BadRequest
-
-    results: list[tuple[bool, Any]] = [(False, None)] * len(pending)
-    groups: dict[tuple, list[int]] = {}
-    for index, (_, feeds) in enumerate(pending):
-        groups.setdefault(tuple((k, v.shape) for k, v in feeds.items()), []).append(index)
-    for positions in groups.values():
-        batch = {k: np.concatenate([pending[p][1][k] for p in positions]) for k in pending[positions[0]][1]}
-        try:
-            for position, row in zip(positions, predictor.run(batch)):
-                results[position] = (True, row)
-        except BadRequest as err:
-            if len(positions) == 1:
-                results[positions[0]] = (False, str(err))
-                continue
-            for position in positions:
-                try:
-                    results[position] = (True, predictor.run(pending[position][1])[0])
-                except BadRequest as one:
-                    results[position] = (False, str(one))
-    for (item, _), (ok, value) in zip(pending, results):
+    for (item, _), (ok, value) in zip(pending, run_each(predictor, [feeds for _, feeds in pending])):
         yield item, ok, value
 
 

@@ -17,6 +17,24 @@ any size, feature vectors, latent vectors), strings, integer ids and id sequence
 signature (dtype, rank, fixed dimensions, finiteness) *before* the model runs: a tensor of the wrong rank can
 abort a oneDNN CPU process instead of raising.
 
+Encoded images: a model whose one input is an image (`(H, W, C)` floats, C 1, 3 or 4, H and W fixed or free)
+also takes an instance `{"b64": "<base64 of a PNG, JPEG, GIF or BMP file>"}` (or `{"<input name>": {"b64":
+...}}`), Vertex's convention for binary data: it is how a Vertex AI batch prediction job sends each file of a
+`file-list` input, and online clients may send images that way too. The bytes are decoded as
+`zoo predict --local` decodes a folder of images (`decode_image`: TensorFlow's `tf.io.decode_image` to C
+channels as floats in [0, 1], `tf.image.resize` to a fixed H x W), so both give the same numbers, and the
+array is then checked like any instance. Bad base64, bytes that are not such an image and images over
+`MAX_IMAGE_PIXELS` (read from the header, before decoding) are bad instances; a model that does not take an
+image answers that it takes arrays.
+
+Bad instances: by default a request with one bad instance is refused as a whole (400, below). With the
+parameter `"errors": "per_instance"` (`{"instances": [...], "parameters": {"errors": "per_instance"}}`) every
+good instance is predicted and each bad one gets `{"error": "<one line>"}` in its place among the
+predictions, with a 200. Vertex AI sends a batch prediction job's `model_parameters` as the `"parameters"` of
+every request, so `zoo predict --project` sets it: one bad line then fails alone instead of taking the
+other instances of its request with it. The request itself (its JSON, `"instances"`, `"parameters"`) must
+still be valid. The models take no parameters of their own.
+
 A bad request gets a 4xx with a one-line JSON error (`{"error": "..."}`) and the server keeps serving:
 malformed JSON (NaN/Infinity literals included), wrong shapes or types, null or non-finite numbers (1e39
 overflows float32), an empty body (400), no Content-Length on a body that is not chunked (411), a body over
@@ -32,6 +50,8 @@ without bound.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import dataclasses
 import gc
@@ -59,6 +79,15 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 READ_TIMEOUT_S = 15.0
 MAX_PENDING = 1024
 BACKLOG = 2048
+# The request parameter that chooses how bad instances are answered: the whole request refused (the default) or
+# an error in place of each bad instance's prediction (what a Vertex AI batch prediction job asks for).
+ERRORS_PARAMETER = "errors"
+ERROR_MODES = ("request", "per_instance")
+PER_INSTANCE_ERRORS = {ERRORS_PARAMETER: "per_instance"}
+IMAGE_FORMATS = "PNG, JPEG, GIF, BMP"
+# An encoded image can decode to far more memory than its bytes (a "decompression bomb"): larger images are
+# refused from their header, before they are decoded. 40 megapixels is a 7300 x 5500 photograph.
+MAX_IMAGE_PIXELS = 40_000_000
 
 log = logging.getLogger("zoo.serving")
 
@@ -92,6 +121,7 @@ class Predictor:
         self._fn = self._loaded.signatures["serving_default"]
         _, kwargs = self._fn.structured_input_signature
         self.inputs = {name: spec for name, spec in kwargs.items()}
+        self.image_input = image_input(self.inputs)  # the one image input's name, or None
         self._string = tf.string
         self._invalid_argument = tf.errors.InvalidArgumentError
 
@@ -134,6 +164,7 @@ class Predictor:
         if len(names) == 1:
             (name,) = names
             values = [i[name] if isinstance(i, dict) and set(i) == {name} else i for i in instances]
+            values = [self._image(name, v) if _is_b64(v) else v for v in values]
             if any(isinstance(v, dict) for v in values):
                 raise BadRequest(f"each instance must be a value for {name!r} or an object with that one key")
             free = self.inputs[name].shape.rank is not None and None in self.inputs[name].shape[1:].as_list()
@@ -146,37 +177,63 @@ class Predictor:
                 positions.append(index)
                 arrays.append(array)
             return [(positions, {name: np.concatenate(arrays)}) for positions, arrays in groups.values()]
+        if any(_is_b64(i) for i in instances):
+            raise self._not_images()
         if not all(isinstance(i, dict) and set(i) == set(names) for i in instances):
             raise BadRequest(f"each instance must be an object with exactly the keys {names}")
         return [(list(range(len(instances))), {n: self._array(n, [i[n] for i in instances]) for n in names})]
 
+    def _image(self, name: str, value: dict) -> np.ndarray:
+        """A `{"b64": ...}` instance for input `name` decoded to the array the model's image input takes."""
+        if name != self.image_input:
+            raise self._not_images()
+        encoded = value["b64"]
+        if not isinstance(encoded, str):
+            raise BadRequest(f'"b64" must hold a base64 string; got {_json_type(encoded)}')
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest('the "b64" value is not valid base64 (standard alphabet, padded)') from None
+        return decode_image(data, self.inputs[name], what='the "b64" value')
+
+    def _not_images(self) -> BadRequest:
+        return BadRequest(f'this model takes arrays, not {{"b64": ...}} images: its input is '
+                          f"{describe_inputs(self.inputs)}")
+
     # ----------------------------------------------------------------------------------------- predict
     def predict(self, body) -> dict:
-        if not isinstance(body, dict) or "instances" not in body:
-            raise BadRequest('the request must be a JSON object with an "instances" list')
-        unknown = sorted(set(body) - {"instances", "parameters"})
-        if unknown:
-            raise BadRequest(f'unknown request fields {unknown}; send "instances" (and optionally "parameters")')
-        parameters = body.get("parameters") or {}
-        if not isinstance(parameters, dict):
-            raise BadRequest('"parameters" must be a JSON object')
-        if parameters:
-            raise BadRequest(f"this model takes no parameters; got {sorted(parameters)}")
-        instances = body["instances"]
-        if not isinstance(instances, list) or not instances:
-            raise BadRequest('"instances" must be a non-empty list')
-        if len(instances) > MAX_INSTANCES:
-            raise BadRequest(f'"instances" holds {len(instances)} items; at most {MAX_INSTANCES} per request')
+        """The answer to a request body (parsed JSON); `BadRequest` for a bad request, and for a bad instance
+        unless the parameters ask for errors per instance (see the module's docstring)."""
+        instances, per_instance = _request(body)
+        if per_instance:
+            return {"predictions": self._predict_each(instances), "deployedModelVersion": self.version}
         predictions: list[Any] = [None] * len(instances)
         for positions, feeds in self._feeds(instances):
             for position, row in zip(positions, self.run(feeds)):
                 predictions[position] = row
         return {"predictions": predictions, "deployedModelVersion": self.version}
 
+    def _predict_each(self, instances: list) -> list:
+        """Predictions for the good instances and `{"error": reason}` in place of each bad one."""
+        answers: list[Any] = [None] * len(instances)
+        checked: list[tuple[int, dict]] = []
+        for index, instance in enumerate(instances):
+            try:
+                checked.append((index, self.check_instance(instance)))
+            except BadRequest as err:
+                answers[index] = {"error": _one_line(str(err))}
+            except RecursionError:
+                answers[index] = {"error": "the instance nests too deeply"}
+        results = run_each(self, [feeds for _, feeds in checked])
+        for (index, _), (ok, value) in zip(checked, results):
+            answers[index] = value if ok else {"error": _one_line(value)}
+        return answers
+
     def check_instance(self, instance) -> dict[str, np.ndarray]:
         """One instance converted and checked exactly as the instances of a request are (`BadRequest` when
         it is bad): its feeds, each with a batch dimension of 1. Batch prediction (`zoo.pipeline.batch_predict`)
-        checks its input line by line with it, so that one bad line does not sink the others."""
+        checks its input line by line with it, and so do requests with errors per instance, so that one bad
+        instance does not sink the others."""
         ((_, feeds),) = self._feeds([instance])
         return feeds
 
@@ -257,6 +314,128 @@ def _jsonable(array: np.ndarray) -> list:
         decode = np.vectorize(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else v, otypes=[object])
         return decode(array).tolist() if array.size else array.tolist()
     return array.tolist()
+
+
+def _request(body) -> tuple[list, bool]:
+    """The instances of a request body, and whether its parameters ask for errors per instance."""
+    if not isinstance(body, dict) or "instances" not in body:
+        raise BadRequest('the request must be a JSON object with an "instances" list')
+    unknown = sorted(set(body) - {"instances", "parameters"})
+    if unknown:
+        raise BadRequest(f'unknown request fields {unknown}; send "instances" (and optionally "parameters")')
+    parameters = body.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise BadRequest('"parameters" must be a JSON object')
+    unknown = sorted(set(parameters) - {ERRORS_PARAMETER})
+    if unknown:
+        raise BadRequest(f'this model takes no parameters; got {unknown} (the server takes only "{ERRORS_PARAMETER}": '
+                         f'{" or ".join(json.dumps(m) for m in ERROR_MODES)})')
+    mode = parameters.get(ERRORS_PARAMETER, "request")
+    if mode not in ERROR_MODES:
+        raise BadRequest(f'"{ERRORS_PARAMETER}" must be {" or ".join(json.dumps(m) for m in ERROR_MODES)}; '
+                         f"got {_one_line(json.dumps(mode), 80)}")
+    instances = body["instances"]
+    if not isinstance(instances, list) or not instances:
+        raise BadRequest('"instances" must be a non-empty list')
+    if len(instances) > MAX_INSTANCES:
+        raise BadRequest(f'"instances" holds {len(instances)} items; at most {MAX_INSTANCES} per request')
+    return instances, mode == "per_instance"
+
+
+def run_each(predictor, checked: list[dict[str, np.ndarray]]) -> list[tuple[bool, Any]]:
+    """(True, prediction) or (False, reason) for each of the `checked` feeds (`Predictor.check_instance`'s),
+    in order: one `predictor.run` per group of equal shapes (images of free size differ); a group the model
+    rejects is run again one instance at a time, so that only the culprits fail."""
+    results: list[tuple[bool, Any]] = [(False, None)] * len(checked)
+    groups: dict[tuple, list[int]] = {}
+    for index, feeds in enumerate(checked):
+        groups.setdefault(tuple((k, v.shape) for k, v in feeds.items()), []).append(index)
+    for positions in groups.values():
+        batch = {k: np.concatenate([checked[p][k] for p in positions]) for k in checked[positions[0]]}
+        try:
+            for position, row in zip(positions, predictor.run(batch)):
+                results[position] = (True, row)
+        except BadRequest as err:
+            if len(positions) == 1:
+                results[positions[0]] = (False, str(err))
+                continue
+            for position in positions:
+                try:
+                    results[position] = (True, predictor.run(checked[position])[0])
+                except BadRequest as one:
+                    results[position] = (False, str(one))
+    return results
+
+
+def _is_b64(value) -> bool:
+    return isinstance(value, dict) and set(value) == {"b64"}
+
+
+def _json_type(value) -> str:
+    return {bool: "true/false", type(None): "null", dict: "an object", list: "a list"}.get(type(value), "a number")
+
+
+def describe_inputs(inputs: Mapping) -> str:
+    """A serving signature ({name: TensorSpec}) in a few words: `image float32(32, 32, 1), ...`."""
+    return ", ".join(f"{n} {s.dtype.name}{tuple(s.shape.as_list()[1:]) if s.shape.rank is not None else '(any)'}"
+                     for n, s in inputs.items())
+
+
+# ---------------------------------------------------------------------------------------------- images
+def image_input(inputs: Mapping) -> str | None:
+    """The name of the one input of serving signature `inputs` ({name: TensorSpec}) when it is an image,
+    `(None, H, W, C)` floats with C 1, 3 or 4 (H and W fixed or free); None for any other model."""
+    if len(inputs) != 1:
+        return None
+    ((name, spec),) = inputs.items()
+    shape = spec.shape[1:].as_list() if spec.shape.rank is not None else None
+    if not spec.dtype.is_floating or shape is None or len(shape) != 3 or shape[2] not in (1, 3, 4):
+        return None
+    return name
+
+
+def decode_image(data: bytes, spec, what: str = "the image") -> np.ndarray:
+    """Encoded image bytes as the image input `spec` ((None, H, W, C) floats) takes them, `(H, W, C)` float32.
+
+    TensorFlow decodes them (`tf.io.decode_image`: PNG, JPEG, GIF (its first frame), BMP) to C channels as
+    floats in [0, 1], the scale the zoo's image datasets train on, and `tf.image.resize` (bilinear, as
+    `zoo.data.adapt.fit_images` fits the datasets) brings them to a fixed H x W; an input of free size keeps
+    the image's own size. The one conversion of both `zoo predict --local` (a folder of images) and the
+    server (`{"b64": ...}` instances). A `BadRequest` that names `what` when the bytes are not such an image
+    or it has more than `MAX_IMAGE_PIXELS` pixels.
+    """
+    import tensorflow as tf
+
+    size = _image_size(data)
+    if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
+        raise BadRequest(f"{what} is an image of {size[0]} x {size[1]} pixels; at most {MAX_IMAGE_PIXELS:,} pixels")
+    height, width, channels = spec.shape[1:].as_list()
+    try:
+        image = tf.io.decode_image(data, channels=channels, expand_animations=False, dtype=tf.float32)
+    except tf.errors.InvalidArgumentError:
+        raise BadRequest(f"{what} is not an image TensorFlow decodes ({IMAGE_FORMATS})") from None
+    if height is not None and width is not None and tuple(image.shape[:2]) != (height, width):
+        image = tf.image.resize(image, (height, width))
+    return image.numpy()
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from an encoded image's header, without decoding its pixels (Pillow's `Image.open` is
+    lazy); None when Pillow does not recognise it (then TensorFlow's decoder decides)."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+    except Image.DecompressionBombError:  # Pillow's own limit (twice its MAX_IMAGE_PIXELS), above ours
+        return MAX_IMAGE_PIXELS + 1, 1
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds for bytes that are not an image it knows
+        return None
 
 
 # --------------------------------------------------------------------------------- where models come from
