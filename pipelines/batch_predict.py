@@ -35,8 +35,8 @@ is built offline with anonymous credentials in the tests.
   (`.csv`), and `file-list` (`.txt`: one `gs://` path of an image file per line), the last for models that
   take one image: the server decodes each file as `zoo predict --local` decodes a folder of images
   (`zoo.pipeline.serving.decode_image`), so both give the same predictions. Whether a model takes images is
-  read offline from its registry spec (`takes_images`: one float input of shape (H, W, 1, 3 or 4), and a
-  task whose endpoint takes that input, not seeds or image pairs), so a file list for another model is
+  read offline from its registry spec (`takes_images`: the task's `endpoint_takes_image`, else one float
+  input of shape (H, W, 1, 3 or 4)), so a file list for another model is
   refused before anything is sent. `predictions_format` is `jsonl`. TFRecord inputs are refused: Vertex
   sends each record base64-encoded (`{"b64": ...}`), and the zoo's records are serialised examples, not image
   files the server could decode.
@@ -58,21 +58,19 @@ MODEL_ID_PLACEHOLDER = "MODEL_ID"
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "file-list"}
 REFUSED = {".tfrecord": "tf-record", ".gz": "tf-record-gzip"}
 GCS = re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,220}(/\S*)?$")
-# Tasks whose endpoint does not take the trained model's own image input (their `Task.serving_model`):
-# generators and samplers answer seeds, style transfer a {"content", "style"} pair of images.
-NOT_IMAGE_SERVING_TASKS = frozenset({"variational_autoencoding", "adversarial_generation", "conditional_generation",
-                                     "denoising_diffusion", "density_estimation", "style_transfer"})
-# ... and tasks whose endpoint takes one image although the trained model takes more (captions are generated).
-IMAGE_SERVING_TASKS = frozenset({"image_captioning"})
 
 
 def takes_images(spec) -> bool:
     """Whether the endpoint of the model of `spec` takes one image, `(H, W, C)` floats with C 1, 3 or 4 (what
-    `zoo.pipeline.serving.image_input` finds in the exported signature), read from the spec alone: its
-    default input signature, its serving wrapper (those of the zoo take text or ids) and its task."""
-    if spec.task in IMAGE_SERVING_TASKS:
-        return True
-    if spec.task in NOT_IMAGE_SERVING_TASKS or spec.serving:
+    `zoo.pipeline.serving.image_input` finds in the exported signature), read offline: the task's
+    `endpoint_takes_image` when it says, else the spec's own input signature (a serving wrapper of the zoo
+    takes text or ids)."""
+    from zoo.tasks import get_task
+
+    says = get_task(spec.task).endpoint_takes_image
+    if says is not None:
+        return says
+    if spec.serving:
         return False
     inputs = list(spec.inputs().values())
     return (len(inputs) == 1 and inputs[0].dtype.startswith(("float", "bfloat")) and len(inputs[0].shape) == 3
@@ -81,7 +79,9 @@ def takes_images(spec) -> bool:
 
 def _served_input(spec) -> str:
     """What the endpoint of `spec`'s model takes, in a few words (for a model that takes no image)."""
-    if spec.task in NOT_IMAGE_SERVING_TASKS:
+    from zoo.tasks import get_task
+
+    if get_task(spec.task).endpoint_takes_image is False:
         return f"its endpoint ({spec.task}) takes seeds or image pairs, not one image"
     if spec.serving:
         return f"its endpoint takes what its serving wrapper {spec.serving} takes"

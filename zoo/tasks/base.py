@@ -84,6 +84,11 @@ class Task:
     uses_train_split: bool = False
     #: `training_callbacks` also gets `sample_batch`, the first validation batch (mapped by `example_map`)
     uses_sample_batch: bool = False
+    #: whether the endpoint (`serving_model`) takes one image: None when it takes the trained model's own
+    #: inputs (the spec's input signature then decides), False when it takes something else (seeds, an image
+    #: pair), True when it takes one image although the trained model takes more (a captioner). Vertex batch
+    #: prediction reads it offline to accept lists of image files (`pipelines.batch_predict.takes_images`).
+    endpoint_takes_image: bool | None = None
 
     # ---------------------------------------------------------------------------------------------- data
     def example_map(self, spec, hparams: Mapping[str, Any], info: Mapping[str, Any], outputs: int = 1):

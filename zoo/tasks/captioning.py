@@ -119,6 +119,7 @@ class CaptioningTask(Task):
     """Teacher-forced training, free decoding (greedy, beam) and corpus BLEU against all references."""
 
     names = ("image_captioning",)
+    endpoint_takes_image = True
     metric_names = ("bleu", "bleu_beam", "constant_caption_bleu")
     #: test images the pictures show
     pictures_shown = 8

@@ -85,6 +85,7 @@ class DensityEstimationTask(Task):
     `sample`, `dimensions` and `image_shape`): trained on its own loss, gated on the exact test NLL."""
 
     names = ("density_estimation",)
+    endpoint_takes_image = False
     metric_names = ("nll_nats", "bits_per_dim", "baseline_nll_nats", "baseline_bits_per_dim")
     #: `evaluate` needs `train_batches`: the independent-pixel baseline is fitted on the training split
     uses_train_split = True

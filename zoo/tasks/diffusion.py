@@ -54,6 +54,7 @@ class DenoisingDiffusionTask(Task):
     `image_shape` and `timesteps`): trained on its own loss, gated on the Fréchet distance of its samples."""
 
     names = ("denoising_diffusion",)
+    endpoint_takes_image = False
     metric_names = ("frechet_distance", "kid", "denoising_loss")
     #: `evaluate` needs `train_batches`, the labelled training split (the judge trains on it)
     uses_train_split = True

@@ -69,6 +69,7 @@ class VariationalAutoencodingTask(Task):
     `decoder` and `latent_dim`): trained on its own loss, gated on the negative ELBO, serving its decoder."""
 
     names = ("variational_autoencoding",)
+    endpoint_takes_image = False
     metric_names = ("neg_elbo", "reconstruction_nll", "kl_divergence")
 
     def example_map(self, spec, hparams, info, outputs: int = 1):
@@ -144,6 +145,7 @@ class AdversarialGenerationTask(Task):
     """
 
     names = ("adversarial_generation", "conditional_generation")
+    endpoint_takes_image = False
     metric_names = ("frechet_distance", "kid", "label_accuracy")
     #: `evaluate` needs `train_batches`, the labelled training split (the judge trains on it)
     uses_train_split = True

@@ -39,6 +39,7 @@ class StyleTransferTask(Task):
     """Trains the feature network as a classifier; gates on the relative loss decrease of a fixed pair."""
 
     names = ("style_transfer",)
+    endpoint_takes_image = False
     metric_names = ("loss_decrease", "initial_loss", "final_loss", "content_loss", "style_loss", "tv_loss",
                     "initial_style_loss", "accuracy")
 
