@@ -5,8 +5,9 @@
   any dtype policy: its reverse call is the model's output head.
 - `PositionEmbedding`: learned absolute positions (BERT, GPT-2), sliced from `start_index` for cached
   decoding.
-- `CachedAttention`: Keras' `MultiHeadAttention` (the model dimension split across heads, same weights)
-  whose softmax always runs in float32, with an optional key/value cache for autoregressive decoding.
+- `CachedAttention`: `zoo.attention.Float32SoftmaxAttention` (Keras' `MultiHeadAttention`, the model
+  dimension split across heads, same weights, softmax always in float32) called as KerasHub's attention
+  is, with an optional key/value cache for autoregressive decoding.
 - `EncoderBlock`: BERT's post-norm block (Vaswani et al. 2017, Devlin et al. 2019):
   x = LN(x + MHA(x)); x = LN(x + FFN(x)).
 - `DecoderBlock`: GPT-2's pre-norm causal block (Radford et al. 2019): x = x + MHA(LN(x)); x = x + FFN(LN(x)).
@@ -22,6 +23,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from zoo.attention import Float32SoftmaxAttention
 from zoo.nn import serializable
 
 
@@ -87,13 +89,13 @@ class PositionEmbedding(keras.layers.Layer):
 
 
 @serializable
-class CachedAttention(keras.layers.MultiHeadAttention):
+class CachedAttention(Float32SoftmaxAttention):
     """Multi-head self-attention with a float32 softmax and an optional key/value cache.
 
     The weights are Keras' `MultiHeadAttention`'s (query, key and value projections of shape
-    (model_dim, heads, model_dim / heads), and the output projection back); only the attention itself is
-    rewritten: scores in float32 whatever the dtype policy (a bfloat16 softmax over long rows loses the
-    small probabilities), and the cache.
+    (model_dim, heads, model_dim / heads), and the output projection back); the attention and the cache are
+    `zoo.attention.Float32SoftmaxAttention`'s: scores in float32 whatever the dtype policy (a bfloat16 softmax
+    over long rows loses the small probabilities). This class gives it KerasHub's call signature.
 
     Call arguments:
         query, value: (batch, T, model_dim) and (batch, S, model_dim) (self-attention: the same tensor).
@@ -106,25 +108,13 @@ class CachedAttention(keras.layers.MultiHeadAttention):
     """
 
     def build(self, query_shape, value_shape):
+        # Keras builds a layer from its call's arguments: `call` has no `key`, so `build` takes no `key_shape`.
         super().build(query_shape, value_shape)
 
     def call(self, query, value, attention_mask=None, cache=None, cache_update_index=None, training=None):
-        query = self._query_dense(query)
-        key = self._key_dense(value)
-        value = self._value_dense(value)
-        if cache is not None:
-            start = [0, cache_update_index, 0, 0]
-            key = ops.slice_update(cache[:, 0, ...], start, ops.cast(key, cache.dtype))
-            value = ops.slice_update(cache[:, 1, ...], start, ops.cast(value, cache.dtype))
-            cache = ops.stack((key, value), axis=1)
-        query = ops.multiply(query, ops.cast(1.0 / float(self._key_dim) ** 0.5, query.dtype))
-        scores = ops.cast(ops.einsum("btnh,bsnh->bnts", query, ops.cast(key, query.dtype)), "float32")
-        if attention_mask is not None:
-            scores = ops.where(ops.expand_dims(ops.cast(attention_mask, "bool"), 1), scores, -1e9)
-        weights = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
-        weights = self._dropout_layer(weights, training=training)
-        output = self._output_dense(ops.einsum("bnts,bsnh->btnh", weights, ops.cast(value, weights.dtype)))
-        return output if cache is None else (output, cache)
+        if cache is None:
+            return self.attend(query, *self.project_key_value(value), attention_mask, training)
+        return self.attend_cached(query, cache, cache_update_index, attention_mask, value=value, training=training)
 
     def compute_output_spec(self, query, value, attention_mask=None, cache=None, cache_update_index=None,
                             training=None):

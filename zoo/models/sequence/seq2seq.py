@@ -46,12 +46,11 @@ import keras
 from keras import ops
 
 # Importing the decoder here also registers it with Keras wherever the model is (zoo.register_all).
+from zoo.attention import MASKED_SCORE
 from zoo.models.sequence.decoding import DECODER_INPUT, SOURCE
 from zoo.nn import Styles, check_positive_int, dense_head, serializable
 
 NAME = "seq2seq"
-# Added to the scores of padded source positions before the softmax (in float32): exp(-1e9) is exactly 0.
-_MASKED_SCORE = -1e9
 
 
 # ------------------------------------------------------------------------------------------- attention
@@ -104,7 +103,7 @@ class BahdanauAttention(keras.layers.Layer):
             mask = ops.cast(values_mask, "bool")
             if len(query.shape) == 3:
                 mask = mask[:, None, :]
-            scores = ops.where(mask, scores, _MASKED_SCORE)
+            scores = ops.where(mask, scores, MASKED_SCORE)  # padded source positions
         weights = ops.cast(ops.softmax(scores, axis=-1), values.dtype)
         if len(query.shape) == 3:
             return ops.matmul(weights, values), weights

@@ -1,12 +1,12 @@
 """The Transformer's building blocks (Vaswani et al. 2017, "Attention Is All You Need"), backend-agnostic.
 
 - `MultiHeadAttention`: Keras' own layer (h heads, each projecting d_model to d_k = d_model / h, so the
-  model dimension is split across the heads), with two changes: the softmax always runs in float32 (under
-  `mixed_bfloat16` the scores are cast up first, so a large negative mask stays exact and the weights sum to
-  1), and it can decode one step at a time from a key/value cache (`attend_cached`) or from keys and values
-  projected once (`project_key_value`, `attend`). It uses only the `attention_mask` it is given: every mask
-  in this module is explicit, built by `padding_mask` and `causal_mask`, so a reader sees what each
-  position may attend to.
+  model dimension is split across the heads) as `zoo.attention.Float32SoftmaxAttention` computes it: the
+  softmax always runs in float32 (under `mixed_bfloat16` the scores are cast up first, so a large negative
+  mask stays exact and the weights sum to 1), and it can decode one step at a time from a key/value cache
+  (`attend_cached`) or from keys and values projected once (`project_key_value`, `attend`). It uses only the
+  `attention_mask` it is given: every mask in this module is explicit, built by `padding_mask` and
+  `causal_mask`, so a reader sees what each position may attend to.
 - `sinusoidal_position_encoding` and `TokenAndSinePositionEmbedding`: PE(pos, 2i) = sin(pos / 10000^(2i/d)),
   PE(pos, 2i+1) = cos(pos / 10000^(2i/d)), added to the token embeddings scaled by sqrt(d_model) (section 3.4),
   then dropout (section 5.4). No weights: any length works.
@@ -26,12 +26,10 @@ import math
 import keras
 from keras import ops
 
+from zoo.attention import Float32SoftmaxAttention
 from zoo.models.cnn.common import check_rate
 from zoo.nn import check_positive_int, serializable
 
-# Added to masked attention scores (in float32): exp(-1e9 - max) is exactly 0, and a row with every key
-# masked gets uniform weights instead of NaN.
-MASKED_SCORE = -1e9
 PAD_ID = 0
 
 
@@ -66,11 +64,13 @@ def check_heads(d_model, num_heads, head_dim=None) -> int:
 
 # -------------------------------------------------------------------------------------------- attention
 @serializable
-class MultiHeadAttention(keras.layers.MultiHeadAttention):
+class MultiHeadAttention(Float32SoftmaxAttention):
     """Scaled dot-product attention over `num_heads` heads, softmax in float32, with a key/value cache.
 
     Attention(Q, K, V) = softmax(Q Kᵀ / sqrt(d_k)) V per head; the heads' outputs are concatenated and
     projected back to d_model (Keras' `MultiHeadAttention` does the projections: query, key, value, output).
+    The arithmetic and the cache methods (`project_key_value`, `attend`, `attend_cached`) are
+    `zoo.attention.Float32SoftmaxAttention`'s; this class keeps the name that saved transformers refer to.
 
     Call arguments (as Keras' layer): query (batch, T, d_model), value (batch, S, d_model), `attention_mask`
     bool (batch or 1, T, S), True where a query may attend to a key. Keras masks on the inputs are ignored.
@@ -79,53 +79,6 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         >>> attention = MultiHeadAttention(num_heads=8, key_dim=16)
         >>> out = attention(x, x, attention_mask=causal_mask(length) & key_mask(padding_mask(ids)))
     """
-
-    def _compute_attention_mask(self, query, value, query_mask=None, value_mask=None, key_mask=None,
-                                attention_mask=None, use_causal_mask=False):
-        # Only the explicit mask (and the causal one, if asked): a padded query's row need not be masked, its
-        # output is never read.
-        return super()._compute_attention_mask(query, value, attention_mask=attention_mask,
-                                               use_causal_mask=use_causal_mask)
-
-    def _compute_attention(self, query, key, value, attention_mask=None, training=None,
-                           return_attention_scores=False, **kwargs):
-        # query (B, T, N, H), key and value (B, S, N, H) -> scores (B, N, T, S), in float32.
-        query = ops.multiply(query, ops.cast(1.0 / math.sqrt(self._key_dim), query.dtype))
-        scores = ops.cast(ops.einsum("btnh,bsnh->bnts", query, key), "float32")
-        if attention_mask is not None:
-            scores = ops.where(ops.expand_dims(ops.cast(attention_mask, "bool"), axis=1), scores, MASKED_SCORE)
-        weights = ops.softmax(scores, axis=-1)
-        dropped = self._dropout_layer(weights, training=training)
-        output = ops.einsum("bnts,bsnh->btnh", ops.cast(dropped, value.dtype), value)
-        return output, weights
-
-    def project_key_value(self, memory):
-        """The keys and values of `memory` (batch, S, d_model), each (batch, S, heads, head_dim): computed once
-        per source, then read by every decoding step (`attend`)."""
-        return self._key_dense(memory), self._value_dense(memory)
-
-    def attend(self, query, key, value, attention_mask=None):
-        """Attention of `query` (batch, T, d_model) over keys and values already projected; inference only."""
-        output, _ = self._compute_attention(self._query_dense(query), key, value, attention_mask)
-        return self._output_dense(output)
-
-    def attend_cached(self, query, cache, index, attention_mask):
-        """Self-attention of one new position with a key/value cache.
-
-        Args:
-            query: (batch, 1, d_model), the input at position `index`.
-            cache: (batch, 2, max_length, heads, head_dim): keys then values of positions 0..index-1.
-            index: int32 scalar, the new position.
-            attention_mask: bool (batch or 1, 1, max_length), True at the positions the query may see (<= index).
-
-        Returns:
-            (output (batch, 1, d_model), the cache with this position's key and value written at `index`).
-        """
-        start = [0, index, 0, 0]
-        keys = ops.slice_update(cache[:, 0], start, ops.cast(self._key_dense(query), cache.dtype))
-        values = ops.slice_update(cache[:, 1], start, ops.cast(self._value_dense(query), cache.dtype))
-        output, _ = self._compute_attention(self._query_dense(query), keys, values, attention_mask)
-        return self._output_dense(output), ops.stack([keys, values], axis=1)
 
 
 def attention(d_model: int, num_heads: int, head_dim: int | None, name: str) -> MultiHeadAttention:

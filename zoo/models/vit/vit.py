@@ -11,7 +11,8 @@ normalisation closes the encoder; the classifier reads the [CLS] token.
 
 Every piece is a layer and the model is a chain of them, so the sequential, functional and subclass styles
 hold the same weights in the same order. The attention softmax computes in float32 under mixed precision
-(`Float32SoftmaxAttention`): in bfloat16 the normalisation of long rows of scores loses most of its digits.
+(`zoo.attention.Float32SoftmaxAttention`, the zoo's one attention arithmetic): in bfloat16 the normalisation
+of long rows of scores loses most of its digits.
 
 Configurations: the defaults are ViT-B/16 at 224x224x3 (12 layers, 768 hidden, 12 heads, 3072 MLP), whose
 backbone (everything but the classifier) has 85,798,656 parameters, as KerasHub's `ViTBackbone` built
@@ -26,6 +27,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from zoo.attention import Float32SoftmaxAttention
 from zoo.models.cnn.common import inherit_trainable
 from zoo.nn import ChainModel, chain_styles, check_positive_int, dense_head, serializable
 
@@ -107,23 +109,6 @@ class PatchPositionEmbedding(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
-
-
-@serializable
-class Float32SoftmaxAttention(keras.layers.MultiHeadAttention):
-    """`keras.layers.MultiHeadAttention` whose softmax always computes in float32.
-
-    Under `mixed_bfloat16` the scores are cast up, normalised in float32 and the probabilities cast back
-    to the compute dtype for the weighted sum of values; in float32 it is MultiHeadAttention itself.
-    """
-
-    def _build_attention(self, rank):
-        super()._build_attention(rank)
-        self._softmax = keras.layers.Softmax(axis=self._softmax.axis, dtype="float32")
-
-    def _masked_softmax(self, attention_scores, attention_mask=None):
-        probabilities = super()._masked_softmax(ops.cast(attention_scores, "float32"), attention_mask)
-        return ops.cast(probabilities, self.compute_dtype)
 
 
 @serializable
