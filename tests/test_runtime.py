@@ -386,3 +386,46 @@ def test_the_train_step_runs_data_parallel_on_two_jax_devices_and_exports_a_matc
     served = Predictor(str(tmp_path / "model" / "saved_model")).predict({"instances": x.tolist()})["predictions"]
     assert np.asarray(served).shape == (16, 10)
     assert os.listdir(os.path.join(metadata["tensorboard"], "train"))
+
+
+def test_a_resumed_fit_draws_the_dropout_masks_the_uninterrupted_one_would(tmp_path):
+    """BackupWithRandomState keeps the seed generators' states with each checkpoint: killed as epoch 3 begins
+    and resumed, a model with dropout ends with the weights of the run that never stopped; with Keras' own
+    BackupAndRestore the resumed run draws fresh masks and ends elsewhere."""
+    import keras
+
+    from zoo.nn import BackupWithRandomState
+
+    x = np.random.default_rng(0).normal(size=(64, 8)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+
+    class Killed(Exception):
+        pass
+
+    class Preempted(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise Killed()
+
+    def fit(backup, callback, preempt=False):
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dropout(0.5), keras.layers.Dense(1)])
+        model.compile(keras.optimizers.SGD(0.01), "mse")
+        callbacks = [callback(str(tmp_path / backup), double_checkpoint=True), *([Preempted()] if preempt else [])]
+        try:
+            model.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0, callbacks=callbacks)
+        except Killed:
+            pass
+        return model.get_weights()
+
+    straight = fit("straight", BackupWithRandomState)
+    fit("ours", BackupWithRandomState, preempt=True)
+    with open(tmp_path / "ours" / BackupWithRandomState.STATE_FILE) as f:
+        assert json.load(f)["epoch"] == 2  # written with the checkpoint taken after two epochs
+    resumed = fit("ours", BackupWithRandomState)
+    for a, b in zip(straight, resumed):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    fit("keras", keras.callbacks.BackupAndRestore, preempt=True)
+    plain = fit("keras", keras.callbacks.BackupAndRestore)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(straight, plain)) > 1e-3

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 import os
 from typing import Any, Callable, Sequence
@@ -271,4 +272,52 @@ class StopOnNonFinite(keras.callbacks.Callback):
             if not math.isfinite(number):
                 print(f"Batch {batch}: {key} is {number}; stopping training.")
                 self.model.stop_training = True
+                return
+
+
+class BackupWithRandomState(keras.callbacks.BackupAndRestore):
+    """Keras' `BackupAndRestore`, whose checkpoints also hold the model's random state.
+
+    Dropout, noise and augmentation layers draw from `keras.random.SeedGenerator`s, whose states are
+    variables but not weights: `save_weights` leaves them out, so a run resumed after a preemption would draw
+    other dropout masks than the run that never stopped, and end with other weights. Each checkpoint here
+    also writes the states (in `model.variables` order) with the epoch they belong to, to
+    `random_state.json` beside Keras' files (and its `.bkp` with `double_checkpoint`); on resume the state of
+    the epoch Keras restored is assigned back.
+    """
+
+    STATE_FILE = "random_state.json"
+
+    def _states(self):
+        return [v for v in self.model.variables if v.path.endswith("seed_generator_state")]
+
+    def _save_model(self):
+        super()._save_model()
+        path = os.path.join(self.backup_dir, self.STATE_FILE)
+        if self.double_checkpoint and os.path.exists(path):
+            os.replace(path, path + ".bkp")
+        record = {"epoch": self._current_epoch, "batch": self._last_batch_seen,
+                  "states": [keras.ops.convert_to_numpy(v.value).tolist() for v in self._states()]}
+        with open(path + ".tmp", "w") as f:
+            json.dump(record, f)
+        os.replace(path + ".tmp", path)
+
+    def _load_model(self):
+        super()._load_model()
+        if not os.path.exists(self._training_metadata_path):
+            return  # a fresh start
+        with open(self._training_metadata_path) as f:
+            restored = json.load(f)
+        states = self._states()
+        for path in (os.path.join(self.backup_dir, self.STATE_FILE),
+                     os.path.join(self.backup_dir, self.STATE_FILE + ".bkp")):
+            try:
+                with open(path) as f:
+                    record = json.load(f)
+            except (OSError, ValueError):
+                continue
+            if (record.get("epoch"), record.get("batch")) == (restored["epoch"], restored["batch"]) \
+                    and len(record.get("states", ())) == len(states):
+                for variable, value in zip(states, record["states"]):
+                    variable.assign(keras.ops.convert_to_tensor(value, dtype=variable.dtype))
                 return

@@ -209,7 +209,7 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
     import keras
 
     from zoo.data.stream import EpochSeed, read
-    from zoo.nn import StopOnNonFinite
+    from zoo.nn import BackupWithRandomState, StopOnNonFinite
     from zoo.pictures import PROGRESS_DIR
     from zoo.pipeline import runtime
     from zoo.tasks import get_task, output_count
@@ -281,11 +281,11 @@ def train(model_name: str, data_dir: str, model_dir: str, *, style: str = "funct
                                                                restore_best_weights=True))
             if backup_dir:
                 # One backup per phase; double_checkpoint: a preemption while a checkpoint is written leaves
-                # the previous one usable.
+                # the previous one usable. It holds the dropout layers' random state too, so a resumed run
+                # draws the masks the uninterrupted one would have.
                 folder = runtime.task_dir(backup_dir if len(phases) == 1 else os.path.join(backup_dir, phase.name),
                                           environment)
-                callbacks.append(keras.callbacks.BackupAndRestore(folder, double_checkpoint=True,
-                                                                  delete_checkpoint=True))
+                callbacks.append(BackupWithRandomState(folder, double_checkpoint=True, delete_checkpoint=True))
             fitted = model.fit(train_data, validation_data=val_data, initial_epoch=done, epochs=done + phase.epochs,
                                callbacks=callbacks, verbose=2, shuffle=False)
             if first_epoch is None:
