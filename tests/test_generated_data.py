@@ -175,16 +175,16 @@ def test_bad_options_raise_one_line_value_errors(name, options, fragment):
 # ---------------------------------------------------------------------------------------- online datasets
 
 
-def test_imdb_reviews_loads_strings_and_labels_through_tfds(tmp_path):
+def test_imdb_reviews_streams_strings_and_labels_through_tfds(tmp_path):
     import tensorflow_datasets as tfds
 
+    splits = load_dataset("imdb_reviews", data_dir=str(tmp_path))
+    assert splits.kind == "text" and splits.classes == 2 and splits.streamed
     with tfds.testing.mock_data(num_examples=12):
-        splits = load_dataset("imdb_reviews", data_dir=str(tmp_path))
-    assert splits.kind == "text" and splits.classes == 2
-    for _, split in splits.items():
-        assert len(split) == 12 and split.x.dtype == object
-        assert all(isinstance(t, str) for t in split.x)
-        assert split.y.dtype == np.int32 and set(np.unique(split.y)) <= {0, 1}
+        for _, ref in splits.items():  # references that the reader streams: (review, label) pairs
+            rows = list(tfds.as_numpy(tfds.load(ref.name, split=ref.split, data_dir=str(tmp_path))))
+            assert len(rows) == 12 and all(isinstance(r[ref.image_key], bytes) for r in rows)
+            assert {int(r[ref.label_key]) for r in rows} <= {0, 1}
 
 
 def test_movielens_ratings_get_dense_deterministic_ids(tmp_path):

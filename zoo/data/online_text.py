@@ -1,8 +1,9 @@
 """Online datasets of catalog sections B and I: IMDB reviews and MovieLens ratings (TensorFlow Datasets),
 and Boston housing (`keras.datasets`).
 
-They download on first use (or read `data_dir`); tests run the same code offline with
-`tfds.testing.mock_data` and with a Boston housing file the test writes.
+They download on first use (or read `data_dir`). IMDB streams (its splits are TFDS references that the
+reader reads in place); MovieLens 100k and Boston housing are small and held whole. Tests run the same code
+offline with `tfds.testing.mock_data` and with a Boston housing file the test writes.
 """
 
 from __future__ import annotations
@@ -12,28 +13,32 @@ import os
 import numpy as np
 
 from zoo.data import Split, Splits, dataset, split_arrays, standardise
-from zoo.data.online import VAL_FRACTION, load_tfds_arrays
+from zoo.data.online import VAL_FRACTION
+from zoo.data.stream import TfdsSplit
 
 
 @dataset("imdb_reviews", offline=False,
          summary="TensorFlow Datasets 'imdb_reviews': 50,000 movie reviews, positive or negative "
-                 "(downloads on first use).")
+                 "(downloads on first use; streamed).")
 def imdb_reviews(*, seed: int = 0, data_dir: str | None = None) -> Splits:
-    """IMDB reviews as Python strings with labels 1 (positive) and 0 (negative).
+    """IMDB reviews by reference: TFDS prepares them in `data_dir` and the reader streams them; nothing is
+    loaded here.
 
-    The published 25,000/25,000 train/test split is kept; the last 10% of the training split validates.
+    The published 25,000/25,000 train/test split is kept; the last 10% of the training split validates (TFDS
+    slicing keeps it deterministic; the seed does not change a published split). A text model's adapter fits
+    its vectorisation on the streamed training texts, and the reader turns each review into the model's
+    input after the shuffle.
 
     Returns:
-        `Splits` of kind "text", x object arrays of str, y int32, 2 classes.
+        `Splits` of kind "text" whose splits are `TfdsSplit`s yielding (review, label): UTF-8 strings, labels
+        1 (positive) and 0 (negative), 2 classes; `info["tfds_data_dir"]` tells the adapter where they are.
     """
     parts = {"train": f"train[:{100 - VAL_FRACTION}%]", "val": f"train[{100 - VAL_FRACTION}%:]", "test": "test"}
-    splits = {}
-    for key, split in parts.items():
-        texts, labels = load_tfds_arrays("imdb_reviews", split, data_dir=data_dir)
-        decoded = np.array([t.decode("utf-8", errors="replace") for t in texts], dtype=object)
-        splits[key] = Split(decoded, labels.astype("int32"))
+    splits = {key: TfdsSplit("imdb_reviews", split, image_key="text", label_key="label")
+              for key, split in parts.items()}
     return Splits("imdb_reviews", "text", splits["train"], splits["val"], splits["test"], classes=2,
-                  info={"source": "tfds:imdb_reviews", "labels": {"0": "negative", "1": "positive"}})
+                  info={"source": "tfds:imdb_reviews", "labels": {"0": "negative", "1": "positive"},
+                        "tfds_data_dir": data_dir})
 
 
 MOVIELENS = "movielens/100k-ratings"

@@ -9,11 +9,13 @@ whose `format` says where the examples are:
 - `"tfrecord"`: sharded TFRecord files `{split}-NNNNN-of-MMMMM.tfrecord` that preprocess wrote by streaming
   a source (images JPEG- or PNG-encoded), for data that is neither small nor in TFDS.
 
-`read` turns any of them into batches: parallel, deterministic interleaved reads of the shards, a per-example
-`prepare` map (decode, resize to the model's input, scale to [0, 1], encode the label for the loss: on the
-fly, never in bulk), a shuffle with a bounded buffer whose order depends only on the seed and the epoch
-(so a run resumed after preemption sees the same epoch orders as one that never stopped), the task's
-per-example map, batching and `prefetch(AUTOTUNE)`. No step holds a whole large split in memory.
+`read` turns any of them into batches: parallel, deterministic interleaved reads of the shards, a shuffle
+with a bounded buffer whose order depends only on the seed and the epoch (so a run resumed after preemption
+sees the same epoch orders as one that never stopped), a per-example `prepare` map (images: decode, resize
+to the model's input, scale to [0, 1]; texts such as IMDB reviews: the vectorisation that the model's
+adapter fitted on the streamed training split, token ids or a bag of words; then the label encoded for the
+loss: on the fly, never in bulk), the task's per-example map, batching and `prefetch(AUTOTUNE)`. No step
+holds a whole large split in memory.
 """
 
 from __future__ import annotations
@@ -182,9 +184,10 @@ def examples(data_dir: str, split: str, *, meta: dict | None = None, order=None)
         import tensorflow_datasets as tfds
 
         image_key, label_key = described["image_key"], described["label_key"]
-        # Images stay encoded until after the shuffle, so the shuffle holds compressed bytes.
+        # Images stay encoded until after the shuffle, so the shuffle holds compressed bytes (texts are bytes).
+        decoders = None if meta.get("kind") == "text" else {image_key: tfds.decode.SkipDecoding()}
         ds = tfds.load(described["name"], split=described["split"], data_dir=described["data_dir"],
-                       shuffle_files=False, download=False, decoders={image_key: tfds.decode.SkipDecoding()},
+                       shuffle_files=False, download=False, decoders=decoders,
                        read_config=tfds.ReadConfig(interleave_cycle_length=tf.data.AUTOTUNE))
         if described.get("example_fn"):
             from zoo.data.adapt import resolve
@@ -318,19 +321,24 @@ def _static_seed(seed) -> int:
 def prepare_map(meta: dict):
     """The per-example map that shapes streamed examples for the model (None for prepared arrays).
 
-    It decodes the image, scales it to [0, 1] and resizes it to the model's input, then encodes the label
-    for the loss as `prepare["target"]` says; "mask" resizes a mask with its image (nearest neighbour), "keep"
-    leaves structured labels (relative boxes, caption strings) as they are, for the task's per-example map.
+    Images: it decodes the image, scales it to [0, 1] and resizes it to the model's input, then encodes the
+    label for the loss as `prepare["target"]` says; "mask" resizes a mask with its image (nearest neighbour),
+    "keep" leaves structured labels (relative boxes, caption strings) as they are, for the task's per-example
+    map. Texts (`prepare["text"]`, a "module:function" of the model's adapter): that function, given the
+    dataset's fitted `info` (vocabulary, sizes, idf weights), returns the text -> model input map; the label
+    is encoded as for images.
     """
     prepare = meta.get("prepare")
     if not prepare:
         return None
+    target, classes = prepare.get("target", "sparse"), meta.get("classes")
+    if "text" in prepare:
+        return _text_map(prepare["text"], meta.get("info", {}), target, classes)
     import tensorflow as tf
 
     shape = tuple(prepare["image_shape"])
     flat = len(shape) == 1
     height, width, channels = _square_image(shape[0]) if flat else shape
-    target, classes = prepare.get("target", "sparse"), meta.get("classes")
 
     def shape_example(image, label):
         if image.dtype == tf.string:  # encoded (JPEG, PNG): decoded here, after the shuffle
@@ -355,13 +363,30 @@ def prepare_map(meta: dict):
         if target == "mask":  # a class per pixel: resized with the image, never blended between classes
             mask = label[..., None] if label.shape.rank == 2 else label
             return image, tf.cast(tf.image.resize(mask, (height, width), method="nearest")[..., 0], tf.int32)
-        if target == "onehot":
-            label = tf.one_hot(label, classes)
-        elif target in ("binary", "regression"):
-            label = tf.reshape(tf.cast(label, tf.float32), (1,))
-        else:
-            label = tf.cast(label, tf.int32)
-        return image, label
+        return image, encode_label(label, target, classes)
+
+    return shape_example
+
+
+def encode_label(label, target: str, classes: int | None):
+    """One example's label as `zoo.data.adapt.encode_targets` encodes a whole array of them, in TensorFlow."""
+    import tensorflow as tf
+
+    if target == "onehot":
+        return tf.one_hot(label, classes)
+    if target in ("binary", "regression"):
+        return tf.reshape(tf.cast(label, tf.float32), (1,))
+    return tf.cast(label, tf.int32)
+
+
+def _text_map(ref: str, info: dict, target: str, classes: int | None):
+    """(text, label) -> (model input, encoded label), the input made by the adapter's map `ref` from `info`."""
+    from zoo.data.adapt import resolve
+
+    to_input = resolve(ref)(info)
+
+    def shape_example(text, label):
+        return to_input(text), encode_label(label, target, classes)
 
     return shape_example
 

@@ -92,10 +92,13 @@ RAW_STREAMED_KINDS = ("corpus",)
 # boxes (relative) and captions are kept as they are ("keep") for the task's per-example map. A spec's adapter
 # fits only `info` on them (e.g. a caption vocabulary counted from the streamed train split).
 STRUCTURED_STREAMED_KINDS = {"segmentation": "mask", "detection": "keep", "captioning": "keep"}
+# Streamed kinds that a model's adapter fits `info` on (e.g. a vocabulary, from the streamed training texts) and
+# whose examples the reader shapes with the adapter's per-example map, named by the adapter's `streamed_text`.
+FITTED_STREAMED_KINDS = ("text",)
 
 
 def _describe_streamed(spec, config, loaded, out_dir: str, data_dir: str | None) -> dict:
-    """Describe (TFDS) or write (TFRecord shards) each split of a streamed dataset: images, or a corpus."""
+    """Describe (TFDS) or write (TFRecord shards) each split of a streamed dataset: images, texts or a corpus."""
     from zoo.data import adapt
     from zoo.data.stream import TfdsSplit, write_shards, write_tfds_reference
 
@@ -106,6 +109,9 @@ def _describe_streamed(spec, config, loaded, out_dir: str, data_dir: str | None)
         if not spec.adapter:
             raise ValueError(f"{loaded.name} streams raw {loaded.kind} examples, which {spec.name} has no adapter "
                              "for; pick one of its other datasets.")
+        info = adapt(spec, config, loaded).info
+    elif loaded.kind in FITTED_STREAMED_KINDS:
+        prepare = {"text": _streamed_text_map(spec, loaded), "target": spec.target}
         info = adapt(spec, config, loaded).info
     elif loaded.kind in STRUCTURED_STREAMED_KINDS:
         shape = _image_input_shape(signature)
@@ -147,6 +153,18 @@ def _image_input_shape(signature) -> tuple | None:
     """The shape of a model's image input: its single input, or the one named "image", if that is an image."""
     sig = next(iter(signature.values())) if len(signature) == 1 else signature.get("image")
     return tuple(sig.shape) if sig is not None and len(sig.shape) == 3 else None
+
+
+def _streamed_text_map(spec, loaded) -> str:
+    """The "module:function" of `spec`'s adapter that makes the reader's map of one streamed text (its
+    `streamed_text` attribute); a one-line ValueError if the model cannot take streamed texts."""
+    from zoo.data.adapt import resolve
+
+    ref = getattr(resolve(spec.adapter), "streamed_text", None) if spec.adapter else None
+    if ref is None:
+        raise ValueError(f"{loaded.name} streams its {loaded.kind} examples, but {spec.name} has no adapter that "
+                         "fits on a stream (its adapter's `streamed_text`); pick one of its offline datasets.")
+    return ref
 
 
 def _streamed_image_shape(spec, config, sig):

@@ -12,7 +12,10 @@ classifier's weights. With the defaults (vocabulary 20,000, 200 tokens, 2 classe
 (embeddings 2,560,000, convolutions 153,900, classifier 602); a test pins it.
 
 Input: int32 token ids in [0, vocab_size), shape (batch, sequence_length), 0 being padding. Turning text
-into ids (a vocabulary fitted on the training split) is the data adapter's job, not the model's.
+into ids (a vocabulary fitted on the training split) is the data adapter's job, not the model's: `adapt_tokens`
+fits it (on streamed IMDB reviews, over the training texts read in batches) and turns a small dataset into
+arrays whole; the reader turns streamed reviews into ids one at a time (`token_map`); the server prepends the
+same vectoriser (`info_vectorizer`, which all three build from the fitted `info`).
 """
 
 from __future__ import annotations
@@ -175,29 +178,50 @@ def token_vectorizer(vocab_size: int, sequence_length: int, vocabulary=None) -> 
                                           name="text_vectorization")
 
 
+def info_vectorizer(info) -> keras.layers.TextVectorization:
+    """The fitted vectoriser that `info` (as `adapt_tokens` left it) describes."""
+    # The adapter's vocabulary already holds the padding and unknown tokens first.
+    return token_vectorizer(int(info["vocab_size"]), int(info["sequence_length"]),
+                            vocabulary=list(info["vocabulary"])[2:])
+
+
 def adapt_tokens(spec, hparams, splits):
     """Fit the vocabulary on the training texts and turn every split's texts into int32 token ids.
 
     The fitted vocabulary goes to `splits.info["vocabulary"]` (with the sizes), which `token_serving` puts in
-    front of the trained model so the deployed model takes raw strings.
+    front of the trained model so the deployed model takes raw strings. Streamed splits are fitted on the
+    streamed training texts and stay as they are (the reader applies `token_map`); only `info` changes.
     """
     import numpy as np
 
     from zoo.data.adapt import encode_targets
+    from zoo.models.text.preprocessing import check_text, fit_vectorizer
 
-    if splits.kind != "text":
-        raise ValueError(f"{spec.name} trains on text (datasets of kind 'text'). "
-                         f"Received: {splits.name} of kind {splits.kind!r}")
-    vectorizer = token_vectorizer(hparams["vocab_size"], hparams["sequence_length"])
-    texts = {name: np.asarray([str(t) for t in split.x], dtype=object) for name, split in splits.items()}
-    vectorizer.adapt(texts["train"], batch_size=1024)
+    check_text(spec, splits)
+    fitted = token_vectorizer(hparams["vocab_size"], hparams["sequence_length"])
+    texts = None if splits.streamed else {name: np.asarray([str(t) for t in split.x], dtype=object)
+                                          for name, split in splits.items()}
+    fit_vectorizer(fitted, spec, splits, texts)
+    splits.info = {**splits.info, "vocab_size": hparams["vocab_size"],
+                   "sequence_length": hparams["sequence_length"],
+                   "vocabulary": [str(token) for token in fitted.get_vocabulary()]}
+    if splits.streamed:
+        return splits
+    vectorizer = info_vectorizer(splits.info)
     for name, split in splits.items():
         split.x = np.asarray(vectorizer(texts[name]), dtype="int32")
         split.y = encode_targets(spec.target, split.y, splits.classes)
-    splits.info = {**splits.info, "vocab_size": hparams["vocab_size"],
-                   "sequence_length": hparams["sequence_length"],
-                   "vocabulary": [str(token) for token in vectorizer.get_vocabulary()]}
     return splits
+
+
+def token_map(info):
+    """The reader's map of a streamed text to its int32 ids (sequence_length,), from `info_vectorizer(info)`."""
+    from zoo.models.text.preprocessing import per_example
+
+    return per_example(info_vectorizer(info), "int32")
+
+
+adapt_tokens.streamed_text = "zoo.models.cnn.text_cnn:token_map"
 
 
 def token_serving(model: keras.Model, info) -> keras.Model:
@@ -206,7 +230,4 @@ def token_serving(model: keras.Model, info) -> keras.Model:
         raise ValueError(f"text_cnn's serving model needs the vocabulary fitted by its adapter; info has "
                          f"only {sorted(info)}.")
     text = keras.Input(shape=(), dtype="string", name="text")
-    # The adapter's vocabulary already holds the padding and unknown tokens first.
-    vectorizer = token_vectorizer(int(info["vocab_size"]), int(info["sequence_length"]),
-                                  vocabulary=list(info["vocabulary"])[2:])
-    return keras.Model(text, model(vectorizer(text)), name=f"{model.name}_serving")
+    return keras.Model(text, model(info_vectorizer(info)(text)), name=f"{model.name}_serving")

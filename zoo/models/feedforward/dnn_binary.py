@@ -3,8 +3,10 @@
 Seed 003 "1) Binary Classification": reviews differ in length, so each becomes a vector of `num_words`
 (10,000) slots with a 1 for every word of the vocabulary it contains. The network trains on those vectors;
 the adapter fits the vocabulary on the training split (a `keras.layers.TextVectorization` in multi-hot
-mode) and the serving wrapper puts the same vectorisation in front of the trained model, so the deployed
-model takes raw text.
+mode; on streamed IMDB reviews, over the training texts read in batches) and the serving wrapper puts the
+same vectorisation in front of the trained model, so the deployed model takes raw text. A small dataset is
+vectorised whole into arrays; streamed reviews are vectorised one at a time by the reader (`text_map`).
+Arrays, reader and server build the vectoriser with `info_vectorizer` from the fitted `info`.
 """
 
 from __future__ import annotations
@@ -76,6 +78,11 @@ def multi_hot_vectorizer(num_words: int, vocabulary=None) -> keras.layers.TextVe
                                           vocabulary=vocabulary, name="text_vectorization")
 
 
+def info_vectorizer(info: Mapping[str, Any]) -> keras.layers.TextVectorization:
+    """The fitted multi-hot vectoriser that `info` (as `adapt_text` left it) describes."""
+    return multi_hot_vectorizer(int(info["num_words"]), vocabulary=list(info["vocabulary"]))
+
+
 @uses_tensorflow("data code: the adapter vectorises texts with TextVectorization's string ops")
 def _vectorize(vectorizer, texts) -> np.ndarray:
     import tensorflow as tf
@@ -98,26 +105,42 @@ def adapt_text(spec, hparams: Mapping[str, Any], splits):
     Returns:
         The splits with x as uint8 multi-hot arrays (N, num_words), y as float32 (N, 1), and in `info`
         the fitted vocabulary ("vocabulary", a list of strings, out-of-vocabulary token first) and
-        "num_words", which `text_serving` needs.
+        "num_words", which `text_serving` needs. Streamed splits are fitted on the streamed training
+        texts and stay as they are (the reader applies `text_map`); only `info` changes.
 
     Raises:
         ValueError: if the data is not text.
     """
-    if splits.kind != "text":
-        raise ValueError(f"{spec.name} trains on text (datasets of kind 'text'). "
-                         f"Received: {splits.name} of kind {splits.kind!r}")
+    from zoo.models.text.preprocessing import check_text, fit_vectorizer
+
+    check_text(spec, splits)
     num_words = hparams["num_words"]
     check_positive_int("num_words", num_words)
-    vectorizer = multi_hot_vectorizer(num_words)
+    fitted = multi_hot_vectorizer(num_words)
     # Object arrays of Python strings: a fixed-width unicode array would pad every review to the longest one.
-    texts = {name: np.asarray([str(t) for t in split.x], dtype=object) for name, split in splits.items()}
-    vectorizer.adapt(texts["train"], batch_size=_BATCH)
+    texts = None if splits.streamed else {name: np.asarray([str(t) for t in split.x], dtype=object)
+                                          for name, split in splits.items()}
+    fit_vectorizer(fitted, spec, splits, texts)
+    splits.info = {**splits.info, "num_words": num_words,
+                   "vocabulary": [str(token) for token in fitted.get_vocabulary()]}
+    if splits.streamed:
+        return splits
+    vectorizer = info_vectorizer(splits.info)
     for name, split in splits.items():
         split.x = _vectorize(vectorizer, texts[name])
         split.y = encode_targets(spec.target, split.y, splits.classes)
-    splits.info = {**splits.info, "num_words": num_words,
-                   "vocabulary": [str(token) for token in vectorizer.get_vocabulary()]}
     return splits
+
+
+def text_map(info: Mapping[str, Any]):
+    """The reader's map of a streamed review to its float32 multi-hot vector (num_words,): `adapt_text`'s
+    array values, from `info_vectorizer(info)`."""
+    from zoo.models.text.preprocessing import per_example
+
+    return per_example(info_vectorizer(info), "float32")
+
+
+adapt_text.streamed_text = "zoo.models.feedforward.dnn_binary:text_map"
 
 
 def text_serving(model: keras.Model, info: Mapping[str, Any]) -> keras.Model:
@@ -146,5 +169,5 @@ def text_serving(model: keras.Model, info: Mapping[str, Any]) -> keras.Model:
         raise ValueError(f"The vocabulary has {num_words} slots but the model takes {expected}; "
                          "serve the model with the dataset it was trained on.")
     text = keras.Input(shape=(), dtype="string", name="text")
-    vectors = multi_hot_vectorizer(num_words, vocabulary=list(info["vocabulary"]))(text)
+    vectors = info_vectorizer(info)(text)
     return keras.Model(text, model(vectors), name=f"{model.name}_serving")

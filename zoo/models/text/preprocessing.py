@@ -2,11 +2,16 @@
 
 The text classifiers of catalog sections E and H train on numbers and deploy on strings. A model's adapter
 (the spec's `adapter`, run by the pipeline's preprocess step) fits a `keras.layers.TextVectorization` on the
-training texts only, turns every split into arrays, and stores what it fitted in `splits.info` (JSON-ready),
-which travels with the dataset artifact; its serving wrapper (the spec's `serving`) rebuilds the same
+training texts only and stores what it fitted in `splits.info` (JSON-ready), which travels with the dataset
+artifact. A small dataset held in memory (`synthetic_sentiment`) is then turned into arrays whole; a streamed
+one (`imdb_reviews`, TFDS references) is fitted on its training texts read in batches through `tf.data`
+(`TextVectorization.adapt` over the stream: memory bounded by a batch) and stays text: the adapter's
+`streamed_text` names the map that the reader (`zoo.data.stream.read`) applies to each review after the
+shuffle (`token_map`, `bag_of_words_map`). The serving wrapper (the spec's `serving`) rebuilds the same
 vectorisation from `info` and puts it in front of the trained model, so the exported SavedModel takes a
-string tensor of shape (batch,). Both paths build the vectoriser with one function from the same `info`, so
-training and serving read text identically. Text is lower-cased, stripped of punctuation and split on whitespace.
+string tensor of shape (batch,). The arrays, the streamed map and the server build the vectoriser with one
+function from the same `info`, so training and serving read text identically. Text is lower-cased, stripped
+of punctuation and split on whitespace.
 
 Two encodings:
 
@@ -24,10 +29,12 @@ Two encodings:
   vocabulary entry (slot 0 for unknown words), with `ngrams=n` the vocabulary holding the 1- to n-grams,
   valued by `mode`: "multi_hot" (1 if present), "count" (occurrences) or "tf_idf" (occurrences times the
   entry's inverse document frequency on the training split, log(1 + N / (1 + df)), as Keras computes it).
-  The arrays are stored compactly (uint8 for multi-hot, uint16 for counts, float32 for tf-idf): on IMDB
-  (22,500 training reviews, 20,000 slots) that is 450 MB, 900 MB or 1.8 GB for the training split.
+  Arrays of a small dataset are stored compactly (uint8 for multi-hot, uint16 for counts, float32 for
+  tf-idf); streamed reviews become float32 vectors one at a time in the reader (on IMDB, 22,500 training
+  reviews of 20,000 slots, arrays would take 450 MB, 900 MB or 1.8 GB).
 
-This module is Keras and NumPy only (TextVectorization runs on TensorFlow's tf.data ops on every backend).
+This module is Keras and NumPy, and TensorFlow only in the reader's per-example maps (which run inside
+`tf.data` under every backend; TextVectorization's outputs are dense there, never ragged).
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ import numpy as np
 
 from zoo.models.text.bow_classifier import check_mode, check_ngrams
 from zoo.models.text.tokens import NonEmptyTokens
-from zoo.nn import check_positive_int
+from zoo.nn import check_positive_int, uses_tensorflow
 
 # Storage of each bag-of-words mode: exact for multi-hot and counts (up to 65,535 occurrences of one entry in
 # one text), a quarter or half of float32's memory. Keras casts them to the first layer's float dtype.
@@ -47,13 +54,51 @@ _STORAGE = {"multi_hot": "uint8", "count": "uint16", "tf_idf": "float32"}
 _CHUNK = 1024
 
 
-def _texts(spec, splits) -> dict[str, np.ndarray]:
-    """Each split's texts as an object array of Python strings (a fixed-width unicode array would pad every
-    text to the longest one)."""
+def check_text(spec, splits) -> None:
+    """A one-line ValueError unless `splits` holds texts."""
     if splits.kind != "text":
         raise ValueError(f"{spec.name} trains on text (datasets of kind 'text'). "
                          f"Received: {splits.name} of kind {splits.kind!r}")
+
+
+def _texts(spec, splits) -> dict[str, np.ndarray]:
+    """Each split's texts as an object array of Python strings (a fixed-width unicode array would pad every
+    text to the longest one)."""
+    check_text(spec, splits)
     return {name: np.asarray([str(t) for t in split.x], dtype=object) for name, split in splits.items()}
+
+
+def training_batches(spec, splits):
+    """The training texts of streamed `splits` as a `tf.data.Dataset` of string batches of `_CHUNK` texts,
+    read in place (TFDS): what `TextVectorization.adapt` and the document frequencies are fitted on."""
+    from zoo.data.corpus import sentences_dataset
+
+    check_text(spec, splits)
+    return sentences_dataset(splits.train, data_dir=splits.info.get("tfds_data_dir")).batch(_CHUNK)
+
+
+def fit_vectorizer(layer: keras.layers.TextVectorization, spec, splits, texts=None) -> None:
+    """`layer.adapt` on the training texts: streamed in batches, or the `texts["train"]` array held whole."""
+    if splits.streamed:
+        layer.adapt(training_batches(spec, splits))
+    else:
+        layer.adapt(texts["train"], batch_size=_CHUNK)
+
+
+@uses_tensorflow("data code: the reader's tf.data map runs TextVectorization's string ops on one text")
+def per_example(layer: keras.layers.Layer, dtype: str, finish=None):
+    """A map for the reader: one text (a scalar string) -> `layer`'s output row for it, as `dtype`.
+
+    `finish` (TensorFlow ops on the (1, width) output) stands in for a Keras layer that would run the
+    backend's ops, which a tf.data map cannot take under JAX.
+    """
+    import tensorflow as tf
+
+    def to_input(text):
+        x = tf.cast(layer(tf.reshape(text, (1,))), dtype)
+        return (finish(x) if finish else x)[0]
+
+    return to_input
 
 
 def _apply(layers, texts: np.ndarray, dtype: str, width: int) -> np.ndarray:
@@ -120,7 +165,8 @@ def adapt_tokens(spec, hparams: Mapping[str, Any], splits):
     Returns:
         The splits with x int32 (N, sequence_length), right-padded with 0 and never all padding, and in
         `info` "vocab_size", "sequence_length" and "vocabulary" (padding "" and unknown "[UNK]" first),
-        which `token_serving` needs.
+        which `token_serving` needs. Streamed splits are fitted on the streamed training texts and stay as
+        they are (the reader applies `token_map`); only `info` changes.
 
     Raises:
         ValueError: if the data is not text or a size is not a positive integer.
@@ -129,17 +175,43 @@ def adapt_tokens(spec, hparams: Mapping[str, Any], splits):
 
     vocab_size = check_positive_int("vocab_size", hparams["vocab_size"])
     sequence_length = check_positive_int("sequence_length", hparams["sequence_length"])
-    texts = _texts(spec, splits)
+    texts = None if splits.streamed else _texts(spec, splits)
     fitted = token_vectorizer(vocab_size, sequence_length)
-    fitted.adapt(texts["train"], batch_size=_CHUNK)
+    fit_vectorizer(fitted, spec, splits, texts)
     info = {"vocab_size": vocab_size, "sequence_length": sequence_length,
             "vocabulary": [str(token) for token in fitted.get_vocabulary()]}
+    splits.info = {**splits.info, **info}
+    if splits.streamed:
+        return splits
     layers = token_layers(info)
     for name, split in splits.items():
         split.x = _apply(layers, texts[name], "int32", sequence_length)
         split.y = encode_targets(spec.target, split.y, splits.classes)
-    splits.info = {**splits.info, **info}
     return splits
+
+
+@uses_tensorflow("data code: runs in the reader's tf.data map")
+def token_map(info: Mapping[str, Any]):
+    """The reader's map of a streamed text to its int32 ids (sequence_length,), as `adapt_tokens` makes arrays.
+
+    The vectoriser is `token_layers(info)`'s; `NonEmptyTokens` (Keras ops) is done again in TensorFlow: an
+    empty text's first id, padding, becomes unknown.
+    """
+    import tensorflow as tf
+
+    from zoo.models.text.tokens import PADDING_ID, UNKNOWN_ID
+
+    vectorizer = token_layers(info)[0]
+
+    def non_empty(ids):
+        first = ids[:, :1]
+        return tf.concat([tf.where(first == PADDING_ID, tf.fill(tf.shape(first), UNKNOWN_ID), first), ids[:, 1:]],
+                         axis=1)
+
+    return per_example(vectorizer, "int32", finish=non_empty)
+
+
+adapt_tokens.streamed_text = "zoo.models.text.preprocessing:token_map"
 
 
 def token_serving(model: keras.Model, info: Mapping[str, Any]) -> keras.Model:
@@ -184,12 +256,15 @@ def bag_of_words_layers(info: Mapping[str, Any]) -> list[keras.layers.Layer]:
                                     vocabulary=list(info["vocabulary"]), idf_weights=idf)]
 
 
-def _document_frequencies(fitted, texts: np.ndarray) -> np.ndarray:
-    """In how many of `texts` each slot of the multi-hot vectoriser `fitted` occurs."""
-    counts = 0.0
-    for start in range(0, len(texts), _CHUNK):
-        counts += keras.ops.convert_to_numpy(fitted(texts[start:start + _CHUNK])).sum(axis=0)
-    return counts
+def _document_frequencies(fitted, batches) -> tuple[np.ndarray, int]:
+    """In how many texts of `batches` (arrays or a dataset of string batches) each slot of the multi-hot
+    vectoriser `fitted` occurs, and how many texts there were."""
+    counts, texts = 0.0, 0
+    for batch in batches:
+        vectors = keras.ops.convert_to_numpy(fitted(batch))
+        counts += vectors.sum(axis=0)
+        texts += len(vectors)
+    return counts, texts
 
 
 def adapt_bag_of_words(spec, hparams: Mapping[str, Any], splits):
@@ -204,7 +279,9 @@ def adapt_bag_of_words(spec, hparams: Mapping[str, Any], splits):
         The splits with x (N, max_tokens) bags of words (uint8, uint16 or float32, see the module notes),
         and in `info` "max_tokens", "mode", "ngrams", "vocabulary" (unknown "[UNK]" first) and, for tf-idf,
         "idf_weights" (one per vocabulary entry; the unknown entry's is the mean of the others, as Keras'
-        own `adapt` sets it), which `bag_of_words_serving` needs.
+        own `adapt` sets it), which `bag_of_words_serving` needs. Streamed splits are fitted on the streamed
+        training texts (two passes: the vocabulary, then for tf-idf the document frequencies) and stay as
+        they are (the reader applies `bag_of_words_map`); only `info` changes.
 
     Raises:
         ValueError: if the data is not text or an option is invalid.
@@ -213,23 +290,44 @@ def adapt_bag_of_words(spec, hparams: Mapping[str, Any], splits):
 
     max_tokens = check_positive_int("max_tokens", hparams["max_tokens"])
     mode, ngrams = check_mode(hparams["mode"]), check_ngrams(hparams["ngrams"])
-    texts = _texts(spec, splits)
+    texts = None if splits.streamed else _texts(spec, splits)
     # The vocabulary (most frequent entries first) does not depend on the mode; multi-hot vectors of the
     # training texts are what the document frequencies are summed from.
     fitted = bag_of_words_vectorizer(max_tokens, "multi_hot", ngrams)
-    fitted.adapt(texts["train"], batch_size=_CHUNK)
+    fit_vectorizer(fitted, spec, splits, texts)
     vocabulary = [str(token) for token in fitted.get_vocabulary()]
     info = {"max_tokens": max_tokens, "mode": mode, "ngrams": ngrams, "vocabulary": vocabulary}
     if mode == "tf_idf":
-        frequencies = _document_frequencies(fitted, texts["train"])[1:len(vocabulary)]
-        idf = np.log1p(len(texts["train"]) / (1.0 + frequencies))
+        batches = training_batches(spec, splits) if splits.streamed else (
+            texts["train"][start:start + _CHUNK] for start in range(0, len(texts["train"]), _CHUNK))
+        frequencies, count = _document_frequencies(fitted, batches)
+        idf = np.log1p(count / (1.0 + frequencies[1:len(vocabulary)]))
         info["idf_weights"] = [float(idf.mean()) if len(idf) else 0.0, *map(float, idf)]
+    splits.info = {**splits.info, **info}
+    if splits.streamed:
+        return splits
     layers = bag_of_words_layers(info)
     for name, split in splits.items():
         split.x = _apply(layers, texts[name], _STORAGE[mode], max_tokens)
         split.y = encode_targets(spec.target, split.y, splits.classes)
-    splits.info = {**splits.info, **info}
     return splits
+
+
+@uses_tensorflow("data code: runs in the reader's tf.data map")
+def bag_of_words_map(info: Mapping[str, Any]):
+    """The reader's map of a streamed text to its float32 bag of words (max_tokens,): the values of
+    `adapt_bag_of_words`' arrays (counts capped as uint16 caps them), from `bag_of_words_layers(info)`."""
+    import tensorflow as tf
+
+    (vectorizer,) = bag_of_words_layers(info)
+
+    def cap(counts):
+        return tf.minimum(counts, float(np.iinfo("uint16").max))
+
+    return per_example(vectorizer, "float32", finish=cap if info["mode"] == "count" else None)
+
+
+adapt_bag_of_words.streamed_text = "zoo.models.text.preprocessing:bag_of_words_map"
 
 
 def bag_of_words_serving(model: keras.Model, info: Mapping[str, Any]) -> keras.Model:
