@@ -350,8 +350,8 @@ def test_the_vertex_job_asks_for_errors_per_instance_and_takes_file_lists_for_im
 
 
 def test_which_models_take_images_is_read_from_the_spec():
-    """The expected sets were checked by hand against `serving.image_input` of each task's `serving_model` on
-    small builds (building them here would take a minute)."""
+    """A quick table; test_end_to_end's test_steps_end_to_end checks every model's real export against
+    `takes_images` (the fast suite a share of them, the slow suite all 65)."""
     import zoo
     from pipelines.batch_predict import takes_images
 

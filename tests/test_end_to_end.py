@@ -86,6 +86,10 @@ def test_steps_end_to_end(name, tmp_path):
         instances = predictor.sample_instances(2)
     reply = predictor.predict({"instances": instances})
     assert len(reply["predictions"]) == 2
+    # Vertex batch prediction decides offline whether the endpoint takes lists of image files: the export agrees.
+    from pipelines.batch_predict import takes_images
+
+    assert takes_images(spec) == (serving.image_input(predictor.inputs) is not None), predictor.inputs
 
 
 @pytest.mark.slow
