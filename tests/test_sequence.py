@@ -576,3 +576,28 @@ def test_attention_seq2seq_learns_to_reverse_and_beats_the_plain_model_on_long_s
     _, attended = _train_on_reversal(tmp_path / "attention", {**long, "attention": True}, epochs=6, **options)
     assert attended["token_accuracy"] > plain["token_accuracy"] + 0.1, (plain, attended)
     assert attended["bleu"] > plain["bleu"], (plain, attended)
+
+
+def test_a_runs_vocabulary_size_and_source_length_size_the_translation_data(tmp_path):
+    """preprocess passes the model's --hparam vocab_size and source_length to the TED loader (its vocabulary
+    and longest sentence), so a translation run needs no dataset options; without them the loader's defaults
+    (8,000 words, 40) apply and the adapter names the sizes to set."""
+    import json
+    import os
+
+    import tensorflow_datasets as tfds
+
+    from zoo.pipeline import steps
+
+    name, out = "ted_hrlr_translate/ru_to_en", str(tmp_path / "data")
+    sizes = {"vocab_size": 40, "source_length": 3, "target_length": 4}
+    with tfds.testing.mock_data(num_examples=20):
+        steps.preprocess("seq2seq", name, out, hparams=json.dumps(sizes), data_dir=str(tmp_path / "tfds"))
+        with pytest.raises(ValueError, match="set --hparam vocab_size=") as err:
+            steps.preprocess("seq2seq", name, str(tmp_path / "default"), data_dir=str(tmp_path / "tfds"))
+    assert "\n" not in str(err.value)
+    with open(os.path.join(out, "meta.json")) as f:
+        info = json.load(f)["info"]
+    assert (info["source_length"], info["target_length"]) == (3, 4) and info["vocab_size"] <= 40
+    x, y = steps.load_prepared(out, "train")
+    assert x.shape[1:] == (3,) and y.shape[1:] == (4,) and x.max() < 40

@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import importlib
 import pkgutil
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -64,18 +64,22 @@ class DatasetEntry:
     loader: Callable[..., Splits]
     offline: bool
     summary: str
+    # loader option -> the model hyperparameter that sets it when a run gives it (`steps.preprocess`): the
+    # data is then cut to the model's sizes (a translation's vocabulary and sentence length).
+    hparam_options: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 _REGISTRY: dict[str, DatasetEntry] = {}
 
 
-def dataset(name: str, *, offline: bool, summary: str):
-    """Register a loader `fn(*, seed, data_dir, **options) -> Splits` under `name`."""
+def dataset(name: str, *, offline: bool, summary: str, hparam_options: Mapping[str, str] | None = None):
+    """Register a loader `fn(*, seed, data_dir, **options) -> Splits` under `name`; `hparam_options` maps
+    loader options to the model hyperparameters that set them when a run gives them."""
 
     def register(fn):
         if name in _REGISTRY:
             raise RuntimeError(f"Dataset {name!r} is registered twice.")
-        _REGISTRY[name] = DatasetEntry(name, fn, offline, summary)
+        _REGISTRY[name] = DatasetEntry(name, fn, offline, summary, dict(hparam_options or {}))
         return fn
 
     return register

@@ -200,6 +200,8 @@ def _ted_loader(name: str):
 
 for _name in ("ted_hrlr_translate", *(f"ted_hrlr_translate/{p}" for p in TED_PAIRS)):
     _pair = ted_pair(_name)
+    # A run's --hparam vocab_size and source_length cut the data to the model (target_length must be one more).
     dataset(_name, offline=False,
             summary=f"TensorFlow Datasets 'ted_hrlr_translate/{_pair}' (Qi et al. 2018): TED talk sentence pairs, "
-                    f"{_pair.replace('_to_', ' to ')} as word ids (downloads on first use).")(_ted_loader(_name))
+                    f"{_pair.replace('_to_', ' to ')} as word ids (downloads on first use).",
+            hparam_options={"vocab_size": "vocab_size", "max_length": "source_length"})(_ted_loader(_name))

@@ -61,12 +61,16 @@ def preprocess(model_name: str, dataset: str, out_dir: str, *, hparams=None, see
     when they are read. Returns the metadata: dataset, format, kind, classes, split sizes, the test split's
     fingerprint and whatever the model's adapter fitted (`info`, e.g. a vocabulary).
     """
-    from zoo.data import adapt, load_dataset
+    from zoo.data import adapt, get_entry, load_dataset
 
     spec = get_spec(model_name)
     check_dataset(spec, dataset)
-    config = resolve_hparams(spec, parse_hparams(hparams))
-    loaded = load_dataset(dataset, seed=seed, data_dir=data_dir or None, **dict(dataset_options or {}))
+    given = parse_hparams(hparams)
+    config = resolve_hparams(spec, given)
+    # Sizes the run gives the model also size the data where the dataset says so (a translation's vocabulary
+    # and sentence length); explicit dataset options win.
+    options = {option: config[name] for option, name in get_entry(dataset).hparam_options.items() if name in given}
+    loaded = load_dataset(dataset, seed=seed, data_dir=data_dir or None, **{**options, **dict(dataset_options or {})})
     os.makedirs(out_dir, exist_ok=True)
     meta = {"model": model_name, "dataset": dataset, "kind": loaded.kind, "classes": loaded.classes, "seed": seed}
     if loaded.streamed:

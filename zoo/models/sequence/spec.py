@@ -49,7 +49,8 @@ SPECS = [
                "model takes the source alone and returns greedily decoded token ids, shape (batch, target_length)",
         offline_datasets=("synthetic_reverse",),
         # Words, not symbols: e.g. --hparam vocab_size=8000 --hparam source_length=40 --hparam target_length=41
-        # --hparam units=256 (the adapter names any size that does not fit the data).
+        # --hparam units=256; vocab_size and source_length also size the data (each language's vocabulary, the
+        # longest sentence kept), and the adapter names any size that does not fit.
         online_datasets=TED_DATASETS,
         recipe=Recipe(loss="sparse_categorical_crossentropy", metrics=("accuracy",), learning_rate=3e-3,
                       batch_size=64, epochs=20, patience=3),
