@@ -195,12 +195,10 @@ def adapt_tokens(spec, hparams, splits):
     import numpy as np
 
     from zoo.data.adapt import encode_targets
-    from zoo.models.text.preprocessing import check_text, fit_vectorizer
+    from zoo.models.text.preprocessing import fit_vectorizer, held_texts
 
-    check_text(spec, splits)
+    texts = held_texts(spec, splits)
     fitted = token_vectorizer(hparams["vocab_size"], hparams["sequence_length"])
-    texts = None if splits.streamed else {name: np.asarray([str(t) for t in split.x], dtype=object)
-                                          for name, split in splits.items()}
     fit_vectorizer(fitted, spec, splits, texts)
     splits.info = {**splits.info, "vocab_size": hparams["vocab_size"],
                    "sequence_length": hparams["sequence_length"],

@@ -111,15 +111,12 @@ def adapt_text(spec, hparams: Mapping[str, Any], splits):
     Raises:
         ValueError: if the data is not text.
     """
-    from zoo.models.text.preprocessing import check_text, fit_vectorizer
+    from zoo.models.text.preprocessing import fit_vectorizer, held_texts
 
-    check_text(spec, splits)
+    texts = held_texts(spec, splits)
     num_words = hparams["num_words"]
     check_positive_int("num_words", num_words)
     fitted = multi_hot_vectorizer(num_words)
-    # Object arrays of Python strings: a fixed-width unicode array would pad every review to the longest one.
-    texts = None if splits.streamed else {name: np.asarray([str(t) for t in split.x], dtype=object)
-                                          for name, split in splits.items()}
     fit_vectorizer(fitted, spec, splits, texts)
     splits.info = {**splits.info, "num_words": num_words,
                    "vocabulary": [str(token) for token in fitted.get_vocabulary()]}

@@ -61,10 +61,13 @@ def check_text(spec, splits) -> None:
                          f"Received: {splits.name} of kind {splits.kind!r}")
 
 
-def _texts(spec, splits) -> dict[str, np.ndarray]:
+def held_texts(spec, splits) -> dict[str, np.ndarray] | None:
     """Each split's texts as an object array of Python strings (a fixed-width unicode array would pad every
-    text to the longest one)."""
+    text to the longest one), or None when the splits stream (they stay where they are); a one-line
+    ValueError unless `splits` holds texts."""
     check_text(spec, splits)
+    if splits.streamed:
+        return None
     return {name: np.asarray([str(t) for t in split.x], dtype=object) for name, split in splits.items()}
 
 
@@ -175,7 +178,7 @@ def adapt_tokens(spec, hparams: Mapping[str, Any], splits):
 
     vocab_size = check_positive_int("vocab_size", hparams["vocab_size"])
     sequence_length = check_positive_int("sequence_length", hparams["sequence_length"])
-    texts = None if splits.streamed else _texts(spec, splits)
+    texts = held_texts(spec, splits)
     fitted = token_vectorizer(vocab_size, sequence_length)
     fit_vectorizer(fitted, spec, splits, texts)
     info = {"vocab_size": vocab_size, "sequence_length": sequence_length,
@@ -290,7 +293,7 @@ def adapt_bag_of_words(spec, hparams: Mapping[str, Any], splits):
 
     max_tokens = check_positive_int("max_tokens", hparams["max_tokens"])
     mode, ngrams = check_mode(hparams["mode"]), check_ngrams(hparams["ngrams"])
-    texts = None if splits.streamed else _texts(spec, splits)
+    texts = held_texts(spec, splits)
     # The vocabulary (most frequent entries first) does not depend on the mode; multi-hot vectors of the
     # training texts are what the document frequencies are summed from.
     fitted = bag_of_words_vectorizer(max_tokens, "multi_hot", ngrams)
