@@ -225,9 +225,6 @@ def predict_items(predictor, items: Iterable[Item],
         except BadRequest as err:
             yield item, False, str(err)
             continue
-        except RecursionError:
-            yield item, False, "the instance nests too deeply"
-            continue
         if len(pending) >= batch_size:
             yield from _predict(predictor, pending)
             pending = []

@@ -222,8 +222,6 @@ class Predictor:
                 checked.append((index, self.check_instance(instance)))
             except BadRequest as err:
                 answers[index] = {"error": _one_line(str(err))}
-            except RecursionError:
-                answers[index] = {"error": "the instance nests too deeply"}
         results = run_each(self, [feeds for _, feeds in checked])
         for (index, _), (ok, value) in zip(checked, results):
             answers[index] = value if ok else {"error": _one_line(value)}
@@ -234,7 +232,10 @@ class Predictor:
         it is bad): its feeds, each with a batch dimension of 1. Batch prediction (`zoo.pipeline.batch_predict`)
         checks its input line by line with it, and so do requests with errors per instance, so that one bad
         instance does not sink the others."""
-        ((_, feeds),) = self._feeds([instance])
+        try:
+            ((_, feeds),) = self._feeds([instance])
+        except RecursionError:
+            raise BadRequest("the instance nests too deeply") from None
         return feeds
 
     def run(self, feeds: dict[str, np.ndarray]) -> list:
